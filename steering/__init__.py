@@ -1,0 +1,50 @@
+"""Dual-subspace manifold steering for Hugging Face decoders."""
+
+from steering.activations import collect_activations, collect_token_activations
+from steering.calibration import Calibration, CalibrationSettings, calibrate_scale
+from steering.generation import Generation, generate
+from steering.hooks import record_residual, steer
+from steering.layers import find_layers, get_layer, guess_layer_template, resolve_layer
+from steering.models import EMBEDDED_MODELS, load_model
+from steering.perplexity import Perplexity, continuation_perplexity
+from steering.steerer import METHODS, FitReport, ManifoldSteerer
+from steering.subspaces import Subspace, contamination_subspace, robust_svd, task_manifold
+from steering.vectors import (
+    SteeringVector,
+    VectorFileError,
+    export_control_vector_gguf,
+    load_vectors,
+    save_vectors,
+)
+
+__all__ = [
+    "EMBEDDED_MODELS",
+    "METHODS",
+    "Calibration",
+    "CalibrationSettings",
+    "FitReport",
+    "Generation",
+    "ManifoldSteerer",
+    "Perplexity",
+    "SteeringVector",
+    "Subspace",
+    "VectorFileError",
+    "calibrate_scale",
+    "collect_activations",
+    "collect_token_activations",
+    "contamination_subspace",
+    "continuation_perplexity",
+    "export_control_vector_gguf",
+    "find_layers",
+    "generate",
+    "get_layer",
+    "guess_layer_template",
+    "load_model",
+    "load_vectors",
+    "record_residual",
+    "resolve_layer",
+    "robust_svd",
+    "save_vectors",
+    "steer",
+    "task_manifold",
+]

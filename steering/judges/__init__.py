@@ -1,0 +1,1 @@
+"""LLM judges that rate how much texts express a concept."""
