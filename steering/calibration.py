@@ -20,8 +20,8 @@ import torch
 from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
+from steering.coherence import coherence_flags, distinct_n
 from steering.generation import generate
-from steering.metrics import coherence_flags, distinct_n
 from steering.perplexity import continuation_perplexity
 
 log = logging.getLogger(__name__)

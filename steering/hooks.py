@@ -162,10 +162,18 @@ def forward_to_layer(
     layer_template: str | None = None,
 ) -> torch.Tensor:
     """Run ``model`` only as far as block ``layer`` and return that block's hidden states."""
+    # Positions count real tokens only (as in ``generate``), so a left-padded row gets the same
+    # positions as alone; models with absolute position embeddings (GPT-2) depend on it.
+    position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
     with record_residual(model, layer, layer_template=layer_template, stop=True) as record:
         try:
             with torch.no_grad():
-                model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+                model(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    position_ids=position_ids,
+                    use_cache=False,
+                )
         except StopForward:
             pass
     if len(record.outputs) != 1:

@@ -59,9 +59,15 @@ def continuation_perplexity(
         keep = max(len(continuation_ids[i]) for i in rows) + 1
         sequences = [list(prompt_ids[i]) + list(continuation_ids[i]) for i in rows]
         ids, mask = pad_left(sequences, pad_token_id, device)
+        # Positions of real tokens only, as in ``generate`` (absolute position embeddings).
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         with torch.no_grad():
             logits = model(
-                input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions,
+                use_cache=False,
+                logits_to_keep=keep,
             ).logits
         logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
         targets = ids[:, -(keep - 1) :]

@@ -208,7 +208,9 @@ class ManifoldSteerer:
                 task_prompts,
                 examples_sha256={k: hash_texts(v) for k, v in examples.items()},
             )
-        return _with_cost(report, peak.seconds, peak.peak_mb, peak.kind)
+        report = _with_cost(report, peak.seconds, peak.peak_mb, peak.kind)
+        self.metadata["fit"] = report.as_dict()
+        return report
 
     def fit_from_activations(
         self,
@@ -223,6 +225,7 @@ class ManifoldSteerer:
         """Fit from precomputed activations (the workflow slices one collection per scale)."""
         with track_peak_memory(self.device) as peak:
             report = self._fit(concept_acts, neutral_acts, manifold_acts, task_prompts)
+        report = _with_cost(report, peak.seconds, peak.peak_mb, peak.kind)
         self.metadata = {
             **model_identity(self.model),
             "layer": self.layer,
@@ -235,7 +238,7 @@ class ManifoldSteerer:
             "library_version": library_version(),
             "fit": report.as_dict(),
         }
-        return _with_cost(report, peak.seconds, peak.peak_mb, peak.kind)
+        return report
 
     def _fit(
         self,

@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from steering.coherence import coherence_flags, distinct_n
 from steering.metrics import (
     Correlation,
     Knee,
     auroc,
     bootstrap_se,
-    coherence_flags,
     control_margin,
-    distinct_n,
     find_knee,
     find_knee_noise_aware,
     mean_se_by_scale,

@@ -1,0 +1,51 @@
+"""Build the configured judge, wrapped in the on-disk judgment cache."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from steering.judges.base import Judge, Rubric
+from steering.judges.cache import JudgmentCache, cached_score
+
+BACKENDS = ("local", "openai")
+
+
+class CachedJudge:
+    """A judge whose every judgment goes through a :class:`JudgmentCache`."""
+
+    def __init__(self, judge: Judge, cache: JudgmentCache) -> None:
+        self.judge = judge
+        self.cache = cache
+        self.judge_id = judge.judge_id
+
+    def score(self, texts: Sequence[str], rubric: Rubric) -> list[float]:
+        """Cached scores; only texts never judged before reach the backend."""
+        return cached_score(self.judge, texts, rubric, self.cache)
+
+
+def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
+    """Create the judge named by ``settings["backend"]``.
+
+    ``local``: ``settings["model"]`` loaded with :func:`steering.load_model`, read by digit
+    probabilities. ``openai``: an OpenAI-compatible endpoint at ``settings["base_url"]``.
+    """
+    backend = settings.get("backend")
+    if backend == "local":
+        from steering.judges.local import LocalJudge
+        from steering.models import load_model
+
+        model, tokenizer = load_model(settings["model"], dtype=settings.get("dtype", "auto"),
+                                      device=device)
+        return LocalJudge(model, tokenizer, model_id=settings["model"],
+                          batch_size=settings.get("batch_size", 16),
+                          max_text_tokens=settings.get("max_text_tokens", 128))
+    if backend == "openai":
+        from steering.judges.openai import OpenAIJudge
+
+        return OpenAIJudge(settings["base_url"], settings["model"],
+                           api_key_env=settings.get("api_key_env"),
+                           timeout=settings.get("timeout", 60.0),
+                           max_concurrency=settings.get("max_concurrency", 8),
+                           max_retries=settings.get("max_retries", 5))
+    raise ValueError(f"Unknown judge backend {backend!r}; use one of {BACKENDS}.")

@@ -1,0 +1,54 @@
+"""Shared fixtures: one torch thread, the real SmolLM2 tokenizer, tiny models per arch x dtype."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import ARCHS, DTYPES, TinyModel, tiny_model  # noqa: E402
+
+# The test machines have few cores shared with other jobs; more threads make torch much slower.
+torch.set_num_threads(1)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    """The SmolLM2 tokenizer (vocab 49152) from the embedded-model cache, ready for steering."""
+    from transformers import AutoTokenizer
+
+    from steering.models import embedded_model_dir, prepare_tokenizer
+
+    try:
+        folder = embedded_model_dir("smollm2-135m-instruct")
+    except ModuleNotFoundError as error:  # the embedded-model package is not installed
+        pytest.skip(f"SmolLM2 tokenizer unavailable: {error}")
+    return prepare_tokenizer(AutoTokenizer.from_pretrained(str(folder)))
+
+
+ARCH_DTYPE_CASES = [(arch, dtype) for arch in ARCHS for dtype in DTYPES]
+
+
+@pytest.fixture(params=ARCH_DTYPE_CASES, ids=[f"{a}-{d}" for a, d in ARCH_DTYPE_CASES])
+def any_model(request) -> TinyModel:
+    """Every tiny architecture in fp32, fp16 and bf16 (built once per session)."""
+    arch, dtype_name = request.param
+    return tiny_model(arch, dtype_name)
+
+
+@pytest.fixture
+def llama() -> TinyModel:
+    """The tiny fp32 Llama."""
+    return tiny_model("llama", "fp32")
+
+
+def read_lines(name: str, limit: int | None = None) -> list[str]:
+    """Non-empty lines of a data file under ``data/``."""
+    lines = [line.strip() for line in (DATA / name).read_text().splitlines() if line.strip()]
+    return lines[:limit] if limit is not None else lines

@@ -1,0 +1,26 @@
+rule compute_metrics:
+    """Per-output scores table, SE per (method, scale, concept) with bootstrap intervals, and
+    the mean SE per scale."""
+    output:
+        scores=f"{R}/metrics/scores.parquet",
+        se=f"{R}/metrics/se.parquet",
+        mean_se=f"{R}/metrics/mean_se.parquet",
+    input:
+        lib("metrics", "coherence", "io", "provenance", "experiment"),
+        generations=per_job(f"{R}/generations/{{method}}/scale{{scale}}.parquet"),
+        perplexity=per_job(f"{R}/perplexity/{{method}}/scale{{scale}}.parquet"),
+        judgments=per_job(f"{R}/judgments/{{method}}/scale{{scale}}.parquet"),
+        baseline=f"{R}/generations/baseline.parquet",
+        baseline_perplexity=f"{R}/perplexity/baseline.parquet",
+        baseline_judgments=f"{R}/judgments/baseline.parquet",
+        ratings=config["judge"]["ratings"] or [],
+    params:
+        coherence=config["coherence"],
+        n_boot=config["metrics"]["n_boot"],
+        seed=config["seed"],
+    log:
+        f"{R}/logs/compute_metrics.log",
+    benchmark:
+        f"{R}/benchmarks/compute_metrics.tsv"
+    script:
+        "../scripts/compute_metrics.py"

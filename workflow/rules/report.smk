@@ -1,0 +1,31 @@
+rule summarize:
+    """Knee, plots and the Markdown report with its conclusion."""
+    output:
+        report=report(f"{REPORT_DIR}/report.md", category="Report"),
+        training=report(f"{REPORT_DIR}/training_curve.png", category="Plots"),
+        cost=report(f"{REPORT_DIR}/cost_curve.png", category="Plots"),
+        scatter=report(f"{REPORT_DIR}/scatter.png", category="Plots"),
+        methods=report(f"{REPORT_DIR}/methods.png", category="Plots"),
+    input:
+        lib("metrics", "plots", "report", "io"),
+        scores=rules.compute_metrics.output.scores,
+        se=rules.compute_metrics.output.se,
+        mean_se=rules.compute_metrics.output.mean_se,
+        vectors=[f"{R}/vectors/{PRIMARY}/scale{s}.json" for s in SCALES],
+        validation=rules.validate_judge.output,
+    params:
+        config={k: v for k, v in config.items()},
+        primary=PRIMARY,
+        knee_threshold=config["metrics"]["knee_threshold"],
+        min_auroc=config["judge"]["min_auroc"],
+        reference=(f"human ratings from {config['judge']['ratings']}" if config["judge"]["ratings"]
+                   else "second judge pass (bipolar rubric), partly circular"),
+        n_boot=config["metrics"]["n_boot"],
+        seed=config["seed"],
+        coherence=config["coherence"],
+    log:
+        f"{R}/logs/summarize.log",
+    benchmark:
+        f"{R}/benchmarks/summarize.tsv"
+    script:
+        "../scripts/summarize.py"
