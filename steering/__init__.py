@@ -1,7 +1,7 @@
 """Dual-subspace manifold steering for Hugging Face decoders."""
 
 from steering.activations import collect_activations, collect_token_activations
-from steering.calibration import Calibration, CalibrationSettings, calibrate_scale
+from steering.calibration import Calibration, CalibrationSettings, calibrate_scale, calibrate_scales
 from steering.generation import Generation, generate
 from steering.hooks import record_residual, steer
 from steering.layers import find_layers, get_layer, guess_layer_template, resolve_layer
@@ -30,6 +30,7 @@ __all__ = [
     "Subspace",
     "VectorFileError",
     "calibrate_scale",
+    "calibrate_scales",
     "collect_activations",
     "collect_token_activations",
     "contamination_subspace",

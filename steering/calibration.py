@@ -11,7 +11,7 @@ largest multiple whose continuations stay coherent by the configured rule.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,31 +88,76 @@ def calibrate_scale(
     batch_size: int = 32,
     layer_template: str | None = None,
 ) -> Calibration:
-    """Find the norm that strength 1.0 adds along the unit ``direction``.
+    """Find the norm that strength 1.0 adds along the unit ``direction`` (one concept).
 
     Returns a :class:`Calibration`; when even the smallest multiple is incoherent, it uses that
     multiple and sets ``degraded`` with a note (also logged), never silently.
     """
+    return calibrate_scales(
+        model,
+        tokenizer,
+        layer=layer,
+        directions={"_": direction},
+        raw_norms={"_": raw_norm},
+        prompts=prompts,
+        settings=settings,
+        batch_size=batch_size,
+        layer_template=layer_template,
+    )["_"]
+
+
+def calibrate_scales(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    layer: int,
+    directions: Mapping[str, np.ndarray],
+    raw_norms: Mapping[str, float],
+    prompts: Sequence[str],
+    settings: CalibrationSettings,
+    batch_size: int = 32,
+    layer_template: str | None = None,
+) -> dict[str, Calibration]:
+    """Calibrate every concept at once: one batched generation (per-row vectors) shares the
+    unsteered rows and fills the batch, then one perplexity pass."""
     if settings.mode == "fixed":
-        return Calibration(
-            settings.fixed_multiple,
-            settings.fixed_multiple * raw_norm,
-            note="fixed multiple from config",
-        )
+        return {
+            name: Calibration(
+                settings.fixed_multiple,
+                settings.fixed_multiple * raw_norms[name],
+                note="fixed multiple from config",
+            )
+            for name in directions
+        }
     chosen = list(prompts[: settings.n_prompts])
     if not chosen:
         raise ValueError("Strength calibration needs at least one task prompt.")
     multiples = sorted(settings.multiples)
-    rows: list[tuple[int, float]] = [(p, 0.0) for p in range(len(chosen))]
-    rows += [(p, sign * m) for m in multiples for sign in (1.0, -1.0) for p in range(len(chosen))]
-    vector = torch.from_numpy(np.asarray(direction, dtype=np.float32) * np.float32(raw_norm))
+    names = list(directions)
+    hidden = np.asarray(directions[names[0]]).shape[0]
+    rows: list[tuple[str | None, int, float]] = [(None, p, 0.0) for p in range(len(chosen))]
+    rows += [
+        (n, p, sign * m)
+        for n in names
+        for m in multiples
+        for sign in (1.0, -1.0)
+        for p in range(len(chosen))
+    ]
+    vectors = np.stack(
+        [
+            np.zeros(hidden, dtype=np.float32)
+            if n is None
+            else np.asarray(directions[n], dtype=np.float32) * np.float32(raw_norms[n])
+            for n, _, _ in rows
+        ]
+    )
     outputs = generate(
         model,
         tokenizer,
-        [chosen[p] for p, _ in rows],
+        [chosen[p] for _, p, _ in rows],
         layer=layer,
-        direction=vector,
-        strengths=[s for _, s in rows],
+        direction=torch.from_numpy(vectors),
+        strengths=[s for _, _, s in rows],
         max_new_tokens=settings.max_new_tokens,
         batch_size=batch_size,
         layer_template=layer_template,
@@ -128,19 +173,29 @@ def calibrate_scale(
     )
     table = pd.DataFrame(
         {
-            "prompt": [p for p, _ in rows],
-            "multiple": [abs(s) for _, s in rows],
+            "concept": [n for n, _, _ in rows],
+            "prompt": [p for _, p, _ in rows],
+            "multiple": [abs(s) for _, _, s in rows],
             "perplexity": [r.perplexity for r in ppl],
             "ppl_first_k": [r.ppl_first_k for r in ppl],
             "distinct2": [distinct_n(o.text, 2) for o in outputs],
         }
     )
-    base = table[table.multiple == 0].set_index("prompt")
+    base = table[table.concept.isna()].set_index("prompt")
     for column in ("perplexity", "ppl_first_k", "distinct2"):
         table[f"baseline_{column}"] = table.prompt.map(base[column])
     table["coherent"] = coherence_flags(
         table, rule=settings.rule, ratio=settings.ratio, distinct_ratio=settings.distinct_ratio
     )
+    return {
+        name: _choose(table[table.concept == name], multiples, raw_norms[name], settings)
+        for name in names
+    }
+
+
+def _choose(
+    table: pd.DataFrame, multiples: list[float], raw_norm: float, settings: CalibrationSettings
+) -> Calibration:
     shares = {m: float(table[table.multiple == m].coherent.mean()) for m in multiples}
     passing = None
     for m in multiples:  # ascending: stop at the first multiple that breaks coherence

@@ -6,9 +6,11 @@ names the file, key or value at fault and how to fix it.
 
 from __future__ import annotations
 
+import copy
+import difflib
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -150,6 +152,150 @@ def load_ratings(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+# ---------------------------------------------------------------------------- config schema
+def _default_filling_validator(schema: Mapping[str, Any]) -> Any:
+    """A draft 2020-12 validator that fills ``default`` values recursively while validating.
+
+    Like ``snakemake.utils.validate(..., set_default=True)``: a missing property with a
+    ``default`` is inserted before its own subschema is checked, so an object defaulting to
+    ``{}`` is then filled with the defaults of its properties.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    base_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def properties(validator: Any, props: Any, instance: Any, subschema: Any) -> Iterator[Any]:
+        if isinstance(instance, dict):
+            for name, prop_schema in props.items():
+                if isinstance(prop_schema, dict) and "default" in prop_schema:
+                    instance.setdefault(name, copy.deepcopy(prop_schema["default"]))
+        yield from base_properties(validator, props, instance, subschema)
+
+    filling = validators.extend(Draft202012Validator, {"properties": properties})
+    return filling(schema)
+
+
+def _key_path(parts: Sequence[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def _close_match(word: Any, options: Sequence[Any]) -> str | None:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _suggest(word: Any, options: Sequence[Any]) -> str:
+    close = _close_match(word, options)
+    return f"did you mean {close!r}? " if close else ""
+
+
+_JSON_TYPES = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping of keys to values",
+    "null": "null",
+}
+
+
+def _schema_error_message(error: Any) -> str:
+    """One jsonschema error as a sentence naming the key path, the bad value and the fix."""
+    parts = list(error.absolute_path)
+    key = _key_path(parts)
+    value = error.instance
+    kind = error.validator
+    arg = error.validator_value
+    shown = f"config key {key!r} = {value!r}"
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = list((error.schema.get("properties") or {}).keys())
+        unknown = [k for k in value if k not in allowed]
+        lines = []
+        for name in unknown:
+            full = _key_path([*parts, name])
+            close = _close_match(name, allowed)
+            hint = f"did you mean {_key_path([*parts, close])!r}? " if close else ""
+            lines.append(
+                f"config key {full!r} is not allowed (unknown key); {hint}valid keys"
+                f"{' of ' + repr(key) if parts else ''}: {', '.join(allowed)}. Fix the "
+                "spelling or remove it."
+            )
+        return "\n".join(lines)
+    if kind == "required":
+        missing = [name for name in arg if not isinstance(value, dict) or name not in value]
+        return (
+            f"config key {key!r} lacks required key(s) {missing}; add "
+            + ", ".join(f"{_key_path([*parts, m])!r}" for m in missing)
+            + "."
+        )
+    if kind == "type":
+        wanted = arg if isinstance(arg, list) else [arg]
+        names = " or ".join(_JSON_TYPES.get(t, t) for t in wanted)
+        return f"{shown} has type {type(value).__name__}; it must be {names}."
+    if kind == "enum":
+        return f"{shown} is not allowed; {_suggest(value, arg)}use one of {list(arg)}."
+    if kind == "minimum":
+        return f"{shown}: must be >= {arg}."
+    if kind == "exclusiveMinimum":
+        return f"{shown}: must be > {arg}."
+    if kind == "maximum":
+        return f"{shown}: must be <= {arg}."
+    if kind == "exclusiveMaximum":
+        return f"{shown}: must be < {arg}."
+    if kind == "minItems":
+        return f"{shown}: must have at least {arg} item(s); add some."
+    if kind == "minProperties":
+        return f"{shown}: must have at least {arg} entr{'y' if arg == 1 else 'ies'}; add some."
+    if kind == "minLength":
+        return f"{shown}: must not be empty; give a value."
+    return f"config key {key!r}: {error.message}"
+
+
+def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[str, Any]:
+    """Fill the schema's defaults into a copy of ``config``, validate it and cross-check it.
+
+    Args:
+        config: The configuration as read from YAML (not modified).
+        schema_path: The JSON schema (YAML or JSON, draft 2020-12) with ``default`` values.
+
+    Returns:
+        A new dict: ``config`` with every default filled in, recursively.
+
+    Raises:
+        ConfigError: Naming every offending key path, its value and how to fix it (unknown
+            keys get a close-match suggestion), or a failure of :func:`check_config`.
+    """
+    from jsonschema.exceptions import best_match, relevance
+
+    schema_file = Path(schema_path)
+    if not schema_file.is_file():
+        raise ConfigError(f"Config schema {schema_file} does not exist.")
+    schema = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"The config must be a mapping of keys to values, got {type(config).__name__}."
+        )
+    filled: dict[str, Any] = copy.deepcopy(dict(config))
+    validator = _default_filling_validator(schema)
+    errors = sorted(validator.iter_errors(filled), key=relevance)
+    if errors:
+        # Report the deepest useful error of each failing subschema, most relevant first.
+        messages: list[str] = []
+        for error in errors:
+            if error.context:
+                error = best_match(error.context)
+            message = _schema_error_message(error)
+            if message not in messages:
+                messages.append(message)
+        raise ConfigError("Invalid config:\n" + "\n".join(messages))
+    check_config(filled)
+    return filled
+
+
 def safe_path(value: str, key: str, *, allow_external: bool) -> str:
     """Refuse config paths that leave the working directory, unless allowed."""
     if allow_external:
@@ -167,34 +313,53 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Cross-field checks the JSON schema cannot express. Raises :class:`ConfigError`."""
     scales = list(config["scales"])
     if len(set(scales)) != len(scales):
-        raise ConfigError(f"scales {scales} contain duplicates; list each scale once.")
+        raise ConfigError(
+            f"config key 'scales' = {scales} contains duplicates; list each scale once."
+        )
     if scales != sorted(scales):
-        raise ConfigError(f"scales {scales} must be strictly increasing.")
+        raise ConfigError(
+            f"config key 'scales' = {scales} must be strictly increasing; sort them, e.g. "
+            f"{sorted(set(scales))}."
+        )
     if min(scales) < 2:
-        raise ConfigError(f"scales {scales}: every scale must be >= 2 examples per concept.")
+        raise ConfigError(
+            f"config key 'scales' = {scales}: every scale must be >= 2 examples per concept; "
+            "drop the smaller ones."
+        )
     strengths = config["strengths"]
     if not strengths:
-        raise ConfigError("strengths is empty; give at least one strength such as [-1, 0, 1].")
+        raise ConfigError(
+            "config key 'strengths' is empty; give at least one strength such as [-1, 0, 1]."
+        )
     for value in strengths:
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
             or not math.isfinite(value)
         ):
-            raise ConfigError(f"strengths contains {value!r}; every strength must be a number.")
+            raise ConfigError(
+                f"config key 'strengths' contains {value!r}; every strength must be a finite "
+                "number such as 0.5."
+            )
     if len(set(strengths)) != len(strengths):
-        raise ConfigError(f"strengths {strengths} contain duplicates.")
+        raise ConfigError(
+            f"config key 'strengths' = {strengths} contains duplicates; list each strength once."
+        )
     n_concepts = len(config["concepts"])
     rank = config["fit"]["contamination_rank"]
     methods = set(config["fit"]["methods"]) | set(config["ablation"]["methods"])
     if rank is not None and rank >= n_concepts and methods & {"contamination", "dual"}:
         raise ConfigError(
-            f"fit.contamination_rank={rank} must be below the number of concepts ({n_concepts}); "
-            "it would project out the concepts themselves."
+            f"config key 'fit.contamination_rank' = {rank} must be below the number of concepts "
+            f"({n_concepts}); it would project out the concepts themselves. Use at most "
+            f"{n_concepts - 1}, null (pick by energy), or add concepts."
         )
     for scale in config["ablation"]["scales"]:
         if scale not in scales:
-            raise ConfigError(f"ablation.scales has {scale}, which is not in scales {scales}.")
+            raise ConfigError(
+                f"config key 'ablation.scales' has {scale}, which is not in 'scales' {scales}; "
+                "use one of those scales or add it to 'scales'."
+            )
     if NEUTRAL in config["concepts"]:
         raise ConfigError("'neutral' is reserved for the neutral examples; rename that concept.")
     judge = config["judge"]

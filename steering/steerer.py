@@ -22,7 +22,7 @@ from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from steering.activations import collect_activations, collect_token_activations
-from steering.calibration import Calibration, CalibrationSettings, calibrate_scale
+from steering.calibration import CalibrationSettings, calibrate_scales
 from steering.generation import Generation, generate
 from steering.layers import num_layers, resolve_layer
 from steering.memory import track_peak_memory
@@ -115,7 +115,7 @@ class ManifoldSteerer:
         layer_template: str | None = None,
         contamination_rank: int | None = 1,
         contamination_energy: float = 0.5,
-        manifold_energy: float = 0.9,
+        manifold_energy: float = 0.99,
         manifold_max_rank: int | None = None,
         manifold_tokens: int = 32,
         min_manifold_samples: int = 8,
@@ -223,6 +223,12 @@ class ManifoldSteerer:
         scale: int | None = None,
     ) -> FitReport:
         """Fit from precomputed activations (the workflow slices one collection per scale)."""
+        for name, array in (
+            *((f"concept {c!r}", a) for c, a in concept_acts.items()),
+            ("neutral", neutral_acts),
+            ("task-manifold", manifold_acts),
+        ):
+            _check_finite_activations(name, array)
         with track_peak_memory(self.device) as peak:
             report = self._fit(concept_acts, neutral_acts, manifold_acts, task_prompts)
         report = _with_cost(report, peak.seconds, peak.peak_mb, peak.kind)
@@ -288,32 +294,40 @@ class ManifoldSteerer:
             if fallbacks:
                 warnings.append(f"{name} SVD fell back to {svd_methods[name]}: {fallbacks}")
         self.vectors = {}
-        calibration: dict[str, dict[str, Any]] = {}
+        directions: dict[str, np.ndarray] = {}
+        raw_norms: dict[str, float] = {}
         for concept, vector in final.items():
             norm = float(np.linalg.norm(vector))
-            raw_norm = float(np.linalg.norm(raw[concept]))
+            raw_norms[concept] = float(np.linalg.norm(raw[concept]))
             if norm == 0 or not np.isfinite(norm):
                 raise ValueError(
                     f"The {self.method} vector of concept {concept!r} is zero after projection; "
                     "lower the contamination rank or raise the manifold energy."
                 )
-            direction = (vector / norm).astype(np.float32)
-            result: Calibration = calibrate_scale(
-                self.model,
-                self.tokenizer,
-                layer=self.layer,
-                direction=direction,
-                raw_norm=raw_norm,
-                prompts=task_prompts,
-                settings=self.calibration,
-                batch_size=max(self.batch_size, 1),
-                layer_template=self.layer_template,
-            )
+            directions[concept] = (vector / norm).astype(np.float32)
+        results = calibrate_scales(
+            self.model,
+            self.tokenizer,
+            layer=self.layer,
+            directions=directions,
+            raw_norms=raw_norms,
+            prompts=task_prompts,
+            settings=self.calibration,
+            batch_size=max(self.batch_size, 1),
+            layer_template=self.layer_template,
+        )
+        calibration: dict[str, dict[str, Any]] = {}
+        for concept, result in results.items():
             if result.degraded:
                 warnings.append(f"calibration of {concept!r}: {result.note}")
             calibration[concept] = result.as_dict()
             self.vectors[concept] = SteeringVector(
-                concept, direction, result.scale, raw_norm, self.method, calibration[concept]
+                concept,
+                directions[concept],
+                result.scale,
+                raw_norms[concept],
+                self.method,
+                calibration[concept],
             )
         for warning in warnings:
             log.warning(warning)
@@ -444,6 +458,23 @@ class ManifoldSteerer:
         steerer = cls(model, tokenizer, layer=int(meta["layer"]), method=meta["method"], **kwargs)
         steerer.vectors, steerer.metadata = vectors, meta
         return steerer
+
+
+def _check_finite_activations(name: str, array: np.ndarray | None) -> None:
+    """Refuse NaN/inf activations up front, naming the set and the first bad rows."""
+    if array is None:
+        return
+    values = np.asarray(array, dtype=np.float64)
+    if values.ndim == 0 or values.size == 0:
+        return
+    bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise FloatingPointError(
+            f"{name} activations contain NaN/inf in {len(rows)} of {len(bad)} rows (first: "
+            f"{rows[:5].tolist()}); the model overflowed in this dtype. Recollect them with dtype "
+            "float32 or bfloat16, or at an earlier layer."
+        )
 
 
 def _with_cost(report: FitReport, seconds: float, peak_mb: float, kind: str) -> FitReport:

@@ -29,13 +29,18 @@ class SVDResult:
 
 @dataclass(frozen=True)
 class Subspace:
-    """An orthonormal basis (rows) of a subspace of the residual stream."""
+    """An orthonormal basis (rows) of a subspace of the residual stream.
+
+    With ``scale`` set, the basis lives in standardised coordinates ``x / scale`` (one scale
+    per dimension), and projections map in and out of them.
+    """
 
     basis: np.ndarray  # (rank, hidden), float64, orthonormal rows
     explained: float  # share of energy the basis captures
     n_samples: int
     svd_method: str
     fallbacks: tuple[str, ...]
+    scale: np.ndarray | None = None  # per-dimension standard deviation, or None
 
     @property
     def rank(self) -> int:
@@ -45,12 +50,14 @@ class Subspace:
     def project_out(self, vector: np.ndarray) -> np.ndarray:
         """Return ``vector`` minus its component in the subspace."""
         v = np.asarray(vector, dtype=np.float64)
-        return v - self.basis.T @ (self.basis @ v)
+        return v - self.project_onto(v)
 
     def project_onto(self, vector: np.ndarray) -> np.ndarray:
         """Return the component of ``vector`` in the subspace."""
         v = np.asarray(vector, dtype=np.float64)
-        return self.basis.T @ (self.basis @ v)
+        if self.scale is None:
+            return self.basis.T @ (self.basis @ v)
+        return self.scale * (self.basis.T @ (self.basis @ (v / self.scale)))
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
@@ -144,15 +151,20 @@ def contamination_subspace(
 def task_manifold(
     activations: np.ndarray,
     *,
-    energy: float = 0.9,
+    energy: float = 0.99,
     max_rank: int | None = None,
     min_samples: int = 8,
+    standardize: bool = True,
 ) -> Subspace:
     """PCA subspace of the activations the model visits while generating from task prompts.
 
-    Rows are normalised (so a few huge-norm tokens cannot dominate), centred, and decomposed;
-    the rank is the smallest holding ``energy`` of the variance, capped by ``max_rank`` and by
-    the number of samples minus one.
+    Rows are normalised (so a few huge-norm tokens cannot dominate) and centred. With
+    ``standardize`` (the default) each dimension is then divided by its standard deviation
+    before the decomposition, and projections are taken in those coordinates: in models such as
+    Gemma-3, 88-98% of the residual energy sits in ~5 outlier dimensions, and a raw PCA would
+    make those few dimensions "the manifold" and project the concept signal away. The rank is
+    the smallest holding ``energy`` of the variance, capped by ``max_rank`` and by the number of
+    samples minus one.
 
     Raises:
         ValueError: Fewer than ``min_samples`` activations were collected (the prototype
@@ -167,6 +179,11 @@ def task_manifold(
         )
     rows = normalize_rows(acts)
     centred = rows - rows.mean(axis=0, keepdims=True)
+    scale = None
+    if standardize:
+        std = centred.std(axis=0)
+        scale = np.where(std > 0, std, 1.0)
+        centred = centred / scale
     svd = robust_svd(centred)
     cap = min(acts.shape[0] - 1, acts.shape[1], max_rank or acts.shape[1])
     k = max(1, min(rank_for_energy(svd.singular_values, energy), cap))
@@ -176,4 +193,5 @@ def task_manifold(
         acts.shape[0],
         svd.method,
         svd.fallbacks,
+        scale,
     )

@@ -87,7 +87,10 @@ def save_vectors(
         },
     }
     tensor_path = base.with_suffix(".safetensors")
-    tmp_fd, tmp = tempfile.mkstemp(dir=tensor_path.parent, suffix=".safetensors.tmp")
+    tensor_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_fd, tmp = tempfile.mkstemp(
+        dir=tensor_path.parent, prefix=f".{tensor_path.name}.", suffix=".tmp"
+    )
     os.close(tmp_fd)
     try:
         save_file(tensors, tmp, metadata={"format_version": str(FORMAT_VERSION)})

@@ -15,8 +15,6 @@ from tiny_models import ARCHS, DTYPES, TinyModel, tiny_model  # noqa: E402
 # The test machines have few cores shared with other jobs; more threads make torch much slower.
 torch.set_num_threads(1)
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-
 
 @pytest.fixture(scope="session")
 def tokenizer():
@@ -46,9 +44,3 @@ def any_model(request) -> TinyModel:
 def llama() -> TinyModel:
     """The tiny fp32 Llama."""
     return tiny_model("llama", "fp32")
-
-
-def read_lines(name: str, limit: int | None = None) -> list[str]:
-    """Non-empty lines of a data file under ``data/``."""
-    lines = [line.strip() for line in (DATA / name).read_text().splitlines() if line.strip()]
-    return lines[:limit] if limit is not None else lines

@@ -74,9 +74,7 @@ def _assert_rows_match(any_model, tokenizer, batched, singles, direction, streng
         )
 
 
-def test_strength_zero_and_no_concept_equal_plain_generate(
-    any_model: TinyModel, tokenizer
-) -> None:
+def test_strength_zero_and_no_concept_equal_plain_generate(any_model: TinyModel, tokenizer) -> None:
     model = any_model.model
     plain = _plain_generate(model, tokenizer)
     assert any(len(row) > 0 for row in plain)
@@ -95,9 +93,7 @@ def test_strength_zero_and_no_concept_equal_plain_generate(
     unsteered = generate(model, tokenizer, PROMPTS, max_new_tokens=NEW_TOKENS, progress=False)
     assert _tokens(unsteered) == plain
     steerer = ManifoldSteerer(model, tokenizer, layer=STEER_LAYER, method="diffmean")
-    rows = steerer.generate_rows(
-        PROMPTS, None, 0.0, max_new_tokens=NEW_TOKENS, progress=False
-    )
+    rows = steerer.generate_rows(PROMPTS, None, 0.0, max_new_tokens=NEW_TOKENS, progress=False)
     assert _tokens(rows) == plain
     text = steerer.generate(PROMPTS[0], None, 0.0, max_new_tokens=NEW_TOKENS)
     single = _plain_generate(model, tokenizer, PROMPTS[:1])[0]
@@ -180,9 +176,11 @@ class _FailingCriteria(StoppingCriteria):
 def test_failing_stopping_criteria_leaves_no_hook(any_model: TinyModel, tokenizer) -> None:
     model = any_model.model
     ids, mask = encode(tokenizer)
-    with pytest.raises(RuntimeError, match="stopping criteria failed"), steer(
-        model, STEER_LAYER, unit_direction(), 1.0, batch_size=ids.shape[0]
-    ), torch.no_grad():
+    with (
+        pytest.raises(RuntimeError, match="stopping criteria failed"),
+        steer(model, STEER_LAYER, unit_direction(), 1.0, batch_size=ids.shape[0]),
+        torch.no_grad(),
+    ):
         model.generate(
             input_ids=ids,
             attention_mask=mask,

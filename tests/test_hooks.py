@@ -81,9 +81,11 @@ def test_steer_adds_exactly_strength_times_direction_per_row(llama: TinyModel, t
     with record_residual(model, STEER_LAYER) as plain, torch.no_grad():
         model(input_ids=ids, attention_mask=mask)
     # The recording hook is registered after the steering hook, so it sees the steered output.
-    with steer(model, STEER_LAYER, direction, strengths), record_residual(
-        model, STEER_LAYER
-    ) as steered, torch.no_grad():
+    with (
+        steer(model, STEER_LAYER, direction, strengths),
+        record_residual(model, STEER_LAYER) as steered,
+        torch.no_grad(),
+    ):
         model(input_ids=ids, attention_mask=mask)
     added = steered.outputs[0] - plain.outputs[0]
     expected = (strengths[:, None] * direction[None, :])[:, None, :].expand_as(added)
@@ -93,9 +95,11 @@ def test_steer_adds_exactly_strength_times_direction_per_row(llama: TinyModel, t
 def test_exception_inside_the_context_removes_every_hook(any_model: TinyModel, tokenizer) -> None:
     model = any_model.model
     ids, mask = encode(tokenizer)
-    with pytest.raises(RuntimeError, match="boom"), steer(
-        model, 0, unit_direction(), 1.0, batch_size=ids.shape[0]
-    ), record_residual(model, -1):
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        steer(model, 0, unit_direction(), 1.0, batch_size=ids.shape[0]),
+        record_residual(model, -1),
+    ):
         _logits(model, ids, mask)
         raise RuntimeError("boom")
     assert all_block_hooks_empty(model)
@@ -120,22 +124,26 @@ def test_stop_forward_skips_later_blocks_and_leaves_no_hook(llama: TinyModel, to
 
 def test_steer_refuses_bad_shapes_and_values(llama: TinyModel) -> None:
     model = llama.model
-    with pytest.raises(ValueError, match="hidden size"), steer(
-        model, 0, torch.ones(HIDDEN + 1), 1.0, batch_size=1
+    with (
+        pytest.raises(ValueError, match="hidden size"),
+        steer(model, 0, torch.ones(HIDDEN + 1), 1.0, batch_size=1),
     ):
         pass
     with pytest.raises(ValueError, match="batch_size"), steer(model, 0, torch.ones(HIDDEN), 1.0):
         pass
-    with pytest.raises(ValueError, match="finite"), steer(
-        model, 0, torch.ones(HIDDEN), torch.tensor([float("nan")])
+    with (
+        pytest.raises(ValueError, match="finite"),
+        steer(model, 0, torch.ones(HIDDEN), torch.tensor([float("nan")])),
     ):
         pass
-    with pytest.raises(ValueError, match="2 direction rows but 3 strengths"), steer(
-        model, 0, torch.ones(2, HIDDEN), torch.ones(3)
+    with (
+        pytest.raises(ValueError, match="2 direction rows but 3 strengths"),
+        steer(model, 0, torch.ones(2, HIDDEN), torch.ones(3)),
     ):
         pass
-    with pytest.raises(ValueError, match="out of range"), steer(
-        model, 99, torch.ones(HIDDEN), 1.0, batch_size=1
+    with (
+        pytest.raises(ValueError, match="out of range"),
+        steer(model, 99, torch.ones(HIDDEN), 1.0, batch_size=1),
     ):
         pass
     assert all_block_hooks_empty(model)
@@ -144,8 +152,9 @@ def test_steer_refuses_bad_shapes_and_values(llama: TinyModel) -> None:
 def test_batch_mismatch_inside_the_hook_is_an_error(llama: TinyModel, tokenizer) -> None:
     model = llama.model
     ids, mask = encode(tokenizer)
-    with pytest.raises(ValueError, match="one strength per row"), steer(
-        model, 0, unit_direction(), torch.ones(ids.shape[0] + 1)
+    with (
+        pytest.raises(ValueError, match="one strength per row"),
+        steer(model, 0, unit_direction(), torch.ones(ids.shape[0] + 1)),
     ):
         _logits(model, ids, mask)
     assert all_block_hooks_empty(model)

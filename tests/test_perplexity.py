@@ -43,7 +43,12 @@ def test_perplexity_matches_full_logits(tokenizer, arch) -> None:
         assert result.ppl_first_k == pytest.approx(first, rel=1e-4)
     # batch size 1 (no padding) gives the same numbers
     alone = continuation_perplexity(
-        model, prompt_ids, continuation_ids, pad_token_id=PAD_ID, first_k=4, batch_size=1,
+        model,
+        prompt_ids,
+        continuation_ids,
+        pad_token_id=PAD_ID,
+        first_k=4,
+        batch_size=1,
         progress=False,
     )
     for a, b in zip(got, alone, strict=True):
@@ -54,7 +59,10 @@ def test_empty_continuation_is_infinite(tokenizer) -> None:
     model = tiny_model("llama").model
     prompt_ids = [tokenizer(p)["input_ids"] for p in PROMPTS[:2]]
     got = continuation_perplexity(
-        model, prompt_ids, [[], tokenizer(" there")["input_ids"]], pad_token_id=PAD_ID,
+        model,
+        prompt_ids,
+        [[], tokenizer(" there")["input_ids"]],
+        pad_token_id=PAD_ID,
         progress=False,
     )
     assert got[0].perplexity == math.inf and got[0].ppl_first_k == math.inf

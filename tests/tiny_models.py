@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from transformers import (
@@ -72,9 +73,7 @@ _DECODER = {
 
 
 def _gemma3_text_config() -> Gemma3TextConfig:
-    return Gemma3TextConfig(
-        **_DECODER, head_dim=8, query_pre_attn_scalar=8, sliding_window=8
-    )
+    return Gemma3TextConfig(**_DECODER, head_dim=8, query_pre_attn_scalar=8, sliding_window=8)
 
 
 def _build_fp32(arch: str) -> PreTrainedModel:
@@ -184,6 +183,7 @@ def all_block_hooks_empty(model: torch.nn.Module) -> bool:
     """True when no decoder block has a forward hook or pre-hook of ours left."""
     return not leftover_hooks(model)
 
+
 PROMPTS = (
     "Once upon a time,",
     "The most important thing is",
@@ -215,3 +215,12 @@ def residual_norm(model: PreTrainedModel, tokenizer, layer: int = STEER_LAYER) -
         model(input_ids=ids, attention_mask=mask)
     hidden = record.outputs[0].float()
     return float(hidden[mask.bool()].norm(dim=-1).mean())
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def read_lines(name: str, limit: int | None = None) -> list[str]:
+    """Non-empty lines of a data file under ``data/`` (surrounding whitespace kept off)."""
+    lines = [line.strip() for line in (DATA / name).read_text().splitlines() if line.strip()]
+    return lines[:limit] if limit is not None else lines

@@ -79,3 +79,66 @@ def copy_project(source: Path, target: Path) -> Path:
     """A fresh copy of a project folder (without results)."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("results", ".snakemake"))
     return target
+
+
+# --- running the workflow through its CLI ---------------------------------------------------
+
+# Every rule of the workflow's DAG (besides the target rule `all`).
+RULES = (
+    "prepare_model", "collect_activations", "fit_vectors", "generate_baseline",
+    "generate_steered", "score_perplexity", "judge_outputs", "validate_judge",
+    "compute_metrics", "summarize",
+)
+WORKFLOW_FILES = ("Snakefile", "workflow", "steering")
+
+
+def snapshot_workflow(target: Path) -> Path:
+    """A copy of the workflow (Snakefile, workflow/, steering/) at ``target``; returns its
+    Snakefile. Snakemake puts the Snakefile's folder first on ``sys.path``, so the copy's
+    ``steering`` is the one the rules import: runs are isolated from edits to the checkout, and
+    a test may edit the copy's library files (they are rule inputs by absolute path)."""
+    target.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        else:
+            shutil.copy2(source, target / name)
+    return target / "Snakefile"
+
+
+def snakemake_env() -> dict[str, str]:
+    """Environment of a workflow subprocess: one thread per job, no SLURM or profile leaks."""
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SLURM_") and k != "SNAKEMAKE_PROFILE"}
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0")
+    return env
+
+
+def snakemake_cmd(snakefile: Path, *args: str) -> list[str]:
+    """``python -m snakemake -s SNAKEFILE ARGS`` with this interpreter (the project venv)."""
+    import sys
+
+    return [sys.executable, "-m", "snakemake", "-s", str(snakefile), *args]
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """Snakemake's "Job stats" table (rule -> job count, without the total) from its log;
+    {} when it says there is nothing to be done."""
+    import re
+
+    if "Nothing to be done" in output:
+        return {}
+    match = re.search(r"Job stats:\n\s*job\s+count\n[- ]+\n(.*?)\ntotal\s+(\d+)", output, re.S)
+    if match is None:
+        raise AssertionError(f"no 'Job stats' table in Snakemake's output:\n{output}")
+    stats = {}
+    for line in match.group(1).splitlines():
+        rule, count = line.split()
+        stats[rule] = int(count)
+    assert sum(stats.values()) == int(match.group(2)), output
+    return stats

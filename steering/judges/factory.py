@@ -35,17 +35,25 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
         from steering.judges.local import LocalJudge
         from steering.models import load_model
 
-        model, tokenizer = load_model(settings["model"], dtype=settings.get("dtype", "auto"),
-                                      device=device)
-        return LocalJudge(model, tokenizer, model_id=settings["model"],
-                          batch_size=settings.get("batch_size", 16),
-                          max_text_tokens=settings.get("max_text_tokens", 128))
+        model, tokenizer = load_model(
+            settings["model"], dtype=settings.get("dtype", "auto"), device=device
+        )
+        return LocalJudge(
+            model,
+            tokenizer,
+            model_id=settings["model"],
+            batch_size=settings.get("batch_size", 16),
+            max_text_tokens=settings.get("max_text_tokens", 128),
+        )
     if backend == "openai":
         from steering.judges.openai import OpenAIJudge
 
-        return OpenAIJudge(settings["base_url"], settings["model"],
-                           api_key_env=settings.get("api_key_env"),
-                           timeout=settings.get("timeout", 60.0),
-                           max_concurrency=settings.get("max_concurrency", 8),
-                           max_retries=settings.get("max_retries", 5))
+        return OpenAIJudge(
+            settings["base_url"],
+            settings["model"],
+            api_key_env=settings.get("api_key_env"),
+            timeout=settings.get("timeout", 60.0),
+            max_concurrency=settings.get("max_concurrency", 8),
+            max_retries=settings.get("max_retries", 5),
+        )
     raise ValueError(f"Unknown judge backend {backend!r}; use one of {BACKENDS}.")

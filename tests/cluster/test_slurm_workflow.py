@@ -14,12 +14,13 @@ Asserted:
   one per job in Snakemake's "Job stats";
 * jobs of GPU rules carry a GPU request (TresPerJob/TresPerNode gres:gpu),
   jobs of CPU rules do not;
-* the results equal those of a local run (``--cores 1``, no profile);
-* (tiny workflow) the GPU job saw the GPU SLURM gave it: CUDA_VISIBLE_DEVICES=0.
+* the results equal those of a local run (``--cores 2``, no profile): the
+  same result file names, and the deterministic results (generations bytes,
+  perplexity, judgment and metrics tables) equal.
 
-TODO(real workflow): today the workflow is a self-contained tiny Snakefile
-written by ``prepare_workdir``. To test the real one, change only the block
-marked "WORKFLOW UNDER TEST" below (see the report / README).
+The workflow under test is the real one (a snapshot of Snakefile, workflow/
+and steering/) on the tiny project of ``tests/workflow_project.py``, cut to one
+scale and no ablation; see the block marked "WORKFLOW UNDER TEST" below.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ if not os.path.exists(SNAKEMAKE):
 
 # Hard limit for one Snakemake run: without slurmdbd a wrong status command
 # makes Snakemake loop forever and ignore SIGTERM, hence `timeout -k`.
-RUN_TIMEOUT_S = int(os.environ.get("SLURM_TEST_TIMEOUT_S", "100"))
+RUN_TIMEOUT_S = int(os.environ.get("SLURM_TEST_TIMEOUT_S", "420"))
 # `timeout` exits 124 after TERM; after KILL it dies itself (-9 / 137)
 TIMED_OUT = (124, 137, -9)
 
@@ -70,55 +71,72 @@ WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
 # ---------------------------------------------------------------------------
 # WORKFLOW UNDER TEST. Switching to the real workflow = edit this block.
 # ---------------------------------------------------------------------------
+# The real workflow (a snapshot of Snakefile, workflow/ and steering/, so edits
+# to the checkout during the test change nothing) on the tiny project of
+# tests/workflow_project.py (random 3-layer Llama), cut to one scale and no
+# ablation: 12 jobs, every rule once or twice.
+sys.path.insert(0, str(REPO / "tests"))
+from workflow_project import build_tiny_model, make_project, snapshot_workflow  # noqa: E402
+
 # The rules this run is expected to execute (exactly), split by kind.
-GPU_RULES = ["prepare_model"]
-CPU_RULES = ["summarize"]
+GPU_RULES = list(WORKFLOW_GPU_RULES)
+CPU_RULES = list(WORKFLOW_CPU_RULES)
 LOCAL_RULES = ["all"]  # rules that run on the submit host, never sbatch'ed
-# Compared between the local and the SLURM run (relative to the workdir).
+# Compared between the local and the SLURM run (relative to the workdir): the
+# same file names under RESULT_DIRS; equal bytes for RESULT_BYTES; equal
+# tables for RESULT_TABLES. Not compared: logs, benchmarks, vectors JSON (fit
+# timings), judge cache, plots.
 RESULT_DIRS = ["results"]
-# A file the GPU job writes $CUDA_VISIBLE_DEVICES into (None: not checked).
-CUDA_LOG = "logs/prepare_model.cuda_visible_devices.txt"
-
-TINY_SNAKEFILE = r"""
-CONCEPTS = ["animal", "person"]
-
-rule all:
-    input:
-        expand("results/summary/{concept}.txt", concept=CONCEPTS),
-    localrule: True
-
-rule prepare_model:
-    output:
-        "results/model/model.txt",
-    log:
-        # not a result: differs between local and SLURM runs
-        cuda="logs/prepare_model.cuda_visible_devices.txt",
-    resources:
-        gpu=1,
-    shell:
-        "printf 'tiny model v1\\n' > {output}; "
-        "printf '%s\\n' \"${{CUDA_VISIBLE_DEVICES-unset}}\" > {log.cuda}"
-
-rule summarize:
-    input:
-        model="results/model/model.txt",
-    output:
-        "results/summary/{concept}.txt",
-    shell:
-        "printf '%s\\n' {wildcards.concept} > {output}; cat {input.model} >> {output}"
-"""
+RESULT_BYTES = ["results/generations/**/*.parquet"]
+RESULT_TABLES = ["results/metrics/*.parquet", "results/judgments/**/*.parquet",
+                 "results/perplexity/**/*.parquet"]
+# A file the GPU job writes $CUDA_VISIBLE_DEVICES into (None: not checked; the
+# real workflow records no such file).
+CUDA_LOG = None
+# The tiny config, cut further for the cluster: one scale, no ablation.
+CLUSTER_CONFIG = {"scales": [4], "ablation": {"scales": [], "methods": [], "random_control": False}}
 
 
 def prepare_workdir(workdir: Path) -> Path:
-    """Create ``workdir`` with everything the workflow run needs."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "Snakefile").write_text(TINY_SNAKEFILE)
+    """Create ``workdir`` with everything the workflow run needs.
+
+    The model and the workflow snapshot live next to ``workdir`` (shared by the
+    local and the SLURM run, so the outputs' provenance matches)."""
+    import yaml
+
+    shared = workdir.parent
+    model = build_tiny_model(shared / "tiny-model")
+    if not (shared / "workflow-snapshot" / "Snakefile").is_file():
+        snapshot_workflow(shared / "workflow-snapshot")
+    make_project(workdir, model)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config.update(CLUSTER_CONFIG)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return workdir
 
 
 def workflow_args(workdir: Path) -> list[str]:
     """Which Snakefile/config to run (cwd is ``workdir``)."""
-    return ["--snakefile", str(workdir / "Snakefile")]
+    return ["--snakefile", str(workdir.parent / "workflow-snapshot" / "Snakefile")]
+
+
+def results_equal(local_dir: Path, slurm_dir: Path) -> list[str]:
+    """Names of the compared results that differ between the two runs."""
+    import pandas as pd
+
+    differ = []
+    for pattern in RESULT_BYTES + RESULT_TABLES:
+        names = sorted(str(f.relative_to(local_dir)) for f in local_dir.glob(pattern))
+        assert names, f"the local run produced nothing matching {pattern}"
+        for name in names:
+            a, b = local_dir / name, slurm_dir / name
+            if pattern in RESULT_BYTES:
+                same = filecmp.cmp(a, b, shallow=False)
+            else:
+                same = pd.read_parquet(a).equals(pd.read_parquet(b))
+            if not same:
+                differ.append(name)
+    return differ
 
 
 # ---------------------------------------------------------------------------
@@ -217,12 +235,14 @@ def test_workflow_on_slurm_matches_local_run(slurm_cluster, tmp_path):
 
     # --- local reference run -------------------------------------------------
     local_dir = prepare_workdir(tmp_path / "local")
-    local = run_workflow(local_dir, ["--cores", "1"])
+    local = run_workflow(local_dir, ["--cores", "2", "--resources", "gpu=2"],
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert local.returncode == 0, f"local run failed:\n{local.stdout}"
 
     # --- the same workflow through the shipped profile on SLURM ---------------
     slurm_dir = prepare_workdir(tmp_path / "slurm")
-    run = run_workflow(slurm_dir, [], profile=SLURM_PROFILES, env=slurm_cluster.env())
+    run = run_workflow(slurm_dir, [], profile=SLURM_PROFILES,
+                       env={**slurm_cluster.env(), "OMP_NUM_THREADS": "1"})
     print(f"local run {local.elapsed_s:.1f}s, SLURM run {run.elapsed_s:.1f}s")
     if run.returncode != 0:
         pytest.fail(
@@ -266,11 +286,7 @@ def test_workflow_on_slurm_matches_local_run(slurm_cluster, tmp_path):
     slurm_files = tree_files(slurm_dir, RESULT_DIRS)
     assert local_files, "the local run produced no results"
     assert sorted(slurm_files) == sorted(local_files)
-    differ = [
-        name
-        for name in local_files
-        if not filecmp.cmp(local_files[name], slurm_files[name], shallow=False)
-    ]
+    differ = results_equal(local_dir, slurm_dir)
     assert not differ, f"results differ between local and SLURM run: {differ}"
 
     # the GPU job saw the GPU SLURM allocated to it

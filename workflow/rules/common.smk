@@ -1,15 +1,16 @@
 # Config validation, paths and helpers shared by the rules.
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from steering.experiment import check_config, load_examples, load_prompts
+from steering.experiment import load_examples, load_prompts, validate_config
 from steering.io import remove_corrupt
 
 min_version("9.0")
 
-validate(config, "../schemas/config.schema.yaml")
-check_config(config)
+# Fill the schema defaults into `config` (in place, so every rule sees them), validate it and
+# run the cross-field checks: a misspelt key or a bad value fails here, naming the key path.
+config.update(validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
 ROOT = Path(workflow.basedir)
 R = config["results_dir"]
@@ -17,6 +18,36 @@ SCALES = list(config["scales"])
 MAX_SCALE = max(SCALES)
 CONCEPTS = list(config["concepts"])
 PRIMARY = config["fit"]["methods"][0]
+
+# A cached output that cannot be read (truncated Parquet/npz/JSON/safetensors) is deleted so it
+# is rebuilt, never trusted. This runs while the Snakefile is parsed, before the DAG is built, so
+# Snakemake sees the file missing and reruns its job and everything downstream; an `onstart`
+# handler would run after the DAG is built, too late (the jobs downstream then fail on a missing
+# input). Only the main process scans (not jobs on cluster nodes). Files being written by a
+# running job are hidden `.*.tmp` files and are never touched. A dry run deletes them too: a
+# corrupt file is worthless either way.
+CORRUPT_REMOVED = []
+if workflow.is_main_process and Path(R).is_dir():
+    from snakemake.logging import logger as _logger
+
+    for _path in remove_corrupt(p for p in Path(R).rglob("*") if p.is_file()):
+        _logger.warning(f"Removed corrupt output {_path}; it will be rebuilt.")
+        CORRUPT_REMOVED.append(str(_path))
+if CORRUPT_REMOVED:
+    # Snakemake rebuilds a missing intermediate file only when something downstream must run
+    # anyway, so force the removed files' jobs (and thereby everything downstream), as
+    # `snakemake -R <file>` would. The DAG settings exist only once parsing is over, so this
+    # is applied when the workflow executes, for the files some rule produces.
+    _execute = workflow.execute
+
+    def _execute_rebuilding_corrupt(*args, **kwargs):
+        settings = workflow.dag_settings
+        producible = {f for f in CORRUPT_REMOVED if any(r.is_producer(f) for r in workflow.rules)}
+        if settings is not None and producible:
+            settings.forcerun = frozenset(settings.forcerun or ()) | producible
+        return _execute(*args, **kwargs)
+
+    workflow.execute = _execute_rebuilding_corrupt
 
 # Fail before any job starts when an examples file is missing or too short.
 load_examples(config["data"]["concepts_dir"], CONCEPTS, MAX_SCALE)
@@ -77,9 +108,3 @@ REPORT_OUTPUTS = [
     f"{REPORT_DIR}/methods.png",
 ]
 
-
-onstart:
-    # A cached file that cannot be read is deleted so that it is rebuilt, never trusted.
-    removed = remove_corrupt(p for p in Path(R).rglob("*") if p.is_file()) if Path(R).exists() else []
-    for path in removed:
-        logger.warning(f"Removed corrupt output {path}; it will be rebuilt.")
