@@ -100,7 +100,9 @@ def _generate_rows(
         else nullcontext()
     )
     with context, torch.no_grad():
-        output = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+        output = model.generate(  # type: ignore[operator]
+            input_ids=ids, attention_mask=mask, generation_config=config
+        )
     eos = config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
     return [
@@ -211,7 +213,10 @@ def generate(
     bar.close()
     return [
         Generation(
-            prompt, tokenizer.decode(ids, skip_special_tokens=True), tuple(encoded[i]), tuple(ids)
+            prompt,
+            str(tokenizer.decode(ids, skip_special_tokens=True)),
+            tuple(encoded[i]),
+            tuple(ids),
         )
         for i, (prompt, ids) in enumerate(zip(prompts, results, strict=True))
     ]

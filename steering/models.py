@@ -15,6 +15,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from filelock import FileLock
@@ -147,7 +148,7 @@ def embedded_model_dir(name: str) -> Path:
         model = AutoModelForCausalLM.from_pretrained(
             str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
         )
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp)
@@ -213,7 +214,8 @@ def load_model(
     torch_dtype = resolve_dtype(dtype, torch_device)
     if spec in EMBEDDED_MODELS:
         source: str = str(embedded_model_dir(spec))
-        model_id, model_revision = spec, EMBEDDED_MODELS[spec].gguf_sha256 or "gguf"
+        model_id = spec
+        model_revision: str | None = EMBEDDED_MODELS[spec].gguf_sha256 or "gguf"
     else:
         path = Path(spec).expanduser()
         looks_local = spec.startswith((".", "/", "~")) or path.exists()
@@ -229,12 +231,12 @@ def load_model(
             )
         source = str(path) if looks_local else spec
         model_id, model_revision = spec, revision
-    kwargs = {"trust_remote_code": trust_remote_code}
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
     if revision is not None and spec not in EMBEDDED_MODELS:
         kwargs["revision"] = revision
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(source, **kwargs))
     model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **kwargs)
-    model.to(torch_device).eval()
+    model.to(torch_device).eval()  # type: ignore[arg-type]
     model_revision = model_revision or getattr(model.config, "_commit_hash", None)
     model.config.steering_model_id = model_id
     model.config.steering_model_revision = model_revision

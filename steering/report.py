@@ -44,7 +44,7 @@ _SUMMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "coherence rule": ("coherence_rule", "coherence.rule", "metrics.coherence_rule"),
     "coherence perplexity ratio": ("ratio", "coherence.ratio", "coherence_ratio"),
     "coherence distinct-2 ratio": ("distinct_ratio", "coherence.distinct_ratio"),
-    "decoding": ("decoding", "generation.decoding", "do_sample", "generation.do_sample"),
+    "sampling (no = greedy decoding)": ("do_sample", "generation.do_sample"),
 }
 
 

@@ -186,7 +186,7 @@ class ManifoldSteerer:
         validate_examples(examples)
         validate_examples({"neutral": neutral}, "neutral example")
         with track_peak_memory(self.device) as peak:
-            collect = {
+            collect: dict[str, Any] = {
                 "pooling": self.pooling,
                 "batch_size": self.batch_size,
                 "layer_template": self.layer_template,
@@ -445,11 +445,8 @@ class ManifoldSteerer:
     ) -> ManifoldSteerer:
         """Load vectors saved by :meth:`save`, refusing files fitted on another model or layer."""
         identity = model_identity(model)["model_id"]
-        meta_probe = load_vectors(path)[1]
-        vectors, meta = load_vectors(
-            path, expect_model=identity, expect_layer=meta_probe.get("layer")
-        )
-        hidden = model.get_input_embeddings().weight.shape[1]
+        vectors, meta = load_vectors(path, expect_model=identity)
+        hidden = int(model.get_input_embeddings().weight.shape[1])  # type: ignore[index]
         if meta.get("hidden_size") not in (None, hidden):
             raise ValueError(
                 f"{path} has vectors of size {meta.get('hidden_size')} but the model's hidden "
@@ -467,7 +464,7 @@ def _check_finite_activations(name: str, array: np.ndarray | None) -> None:
     values = np.asarray(array, dtype=np.float64)
     if values.ndim == 0 or values.size == 0:
         return
-    bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
+    bad: np.ndarray = np.asarray(~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1))
     if bad.any():
         rows = np.flatnonzero(bad)
         raise FloatingPointError(
