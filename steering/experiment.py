@@ -44,9 +44,9 @@ def read_lines(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
+        line_no = raw[: error.start].count(b"\n") + 1
         raise ConfigError(
-            f"{target} is not UTF-8 (line {line}, byte {error.start}); re-save it as UTF-8."
+            f"{target} is not UTF-8 (line {line_no}, byte {error.start}); re-save it as UTF-8."
         ) from error
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -234,7 +234,7 @@ def _schema_error_message(error: Any) -> str:
         )
     if kind == "type":
         wanted = arg if isinstance(arg, list) else [arg]
-        names = " or ".join(_JSON_TYPES.get(t, t) for t in wanted)
+        names = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in wanted)
         return f"{shown} has type {type(value).__name__}; it must be {names}."
     if kind == "enum":
         return f"{shown} is not allowed; {_suggest(value, arg)}use one of {list(arg)}."

@@ -92,7 +92,7 @@ def save_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
         if np.asarray(array).dtype == object:
             raise TypeError(f"Array {name!r} has dtype object; only numeric arrays are saved.")
     with atomic_path(path, ".npz") as tmp, tmp.open("wb") as handle:
-        np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})
+        np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ On a busy 1-2 core machine a full tiny run (25 jobs) takes 3-5 minutes; this mod
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -429,18 +430,23 @@ def test_killed_run_resumes_to_completion(killed):
 
 def test_runs_are_reproducible(done, killed):
     """Two runs of one config in two folders (one of them killed and resumed) agree: the
-    generations byte for byte, the metrics tables exactly."""
+    generations byte for byte, perplexity exactly, judgments to 1e-6 and metrics to 1e-4.
+
+    Not exactly: the local judge's scores vary in the last bits (~1e-8) with the batch a text
+    is scored in, and which texts reach the judge (rather than the run's shared judgment cache)
+    depends on the order the judge jobs ran in, which differs between runs. The random tiny
+    model's scores are nearly constant, so SE (a correlation) amplifies that to ~1e-5."""
     for name in ["baseline", *STEERED]:
         path = f"results/generations/{name}.parquet"
         assert (done.project / path).read_bytes() == (killed.project / path).read_bytes(), path
-    for name in ("scores", "se", "mean_se"):
-        path = f"results/metrics/{name}.parquet"
-        a, b = read_parquet(done.project / path), read_parquet(killed.project / path)
-        pd.testing.assert_frame_equal(a, b)
-        assert a.equals(b), path
-    for name in ["baseline", *STEERED]:
-        path = f"results/judgments/{name}.parquet"
+        path = f"results/perplexity/{name}.parquet"
         assert read_parquet(done.project / path).equals(read_parquet(killed.project / path))
+    tables = {f"results/judgments/{name}.parquet": 1e-6 for name in ["baseline", *STEERED]}
+    tables |= {f"results/metrics/{name}.parquet": 1e-4 for name in ("scores", "se", "mean_se")}
+    for path, tolerance in tables.items():
+        a, b = read_parquet(done.project / path), read_parquet(killed.project / path)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=tolerance, atol=tolerance,
+                                      obj=path)
 
 
 # --- 8. the real default config, cut down ---------------------------------------------------
@@ -449,9 +455,14 @@ def test_runs_are_reproducible(done, killed):
 @pytest.mark.slow
 def test_real_default_config_cut_down(tmp_path, snakefile):
     """The repository's config.yaml (embedded gemma-3-270m, real data), cut to two concepts,
-    scales 2 and 4, two prompts, 8 tokens, fixed calibration and no ablation."""
+    scales 2 and 4, two prompts, 8 tokens, fixed calibration, no ablation and 3 + 3 judge
+    validation texts per concept."""
     project = tmp_path / "real"
     shutil.copytree(REPO / "data", project / "data")
+    checks = [json.loads(line) for line in (REPO / "data/judge_checks.jsonl").open()]
+    keep = [c for concept in ("person", "animal") for label in (1, 0)
+            for c in [c for c in checks if (c["concept"], c["label"]) == (concept, label)][:3]]
+    (project / "data/judge_checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in keep))
     prompts = (REPO / "data/prompts.txt").read_text().splitlines()[:2]
     (project / "prompts.txt").write_text("\n".join(prompts) + "\n")
     config = yaml.safe_load((REPO / "config.yaml").read_text())

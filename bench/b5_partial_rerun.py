@@ -1,0 +1,157 @@
+"""B5 partial rerun: workflow wall time after a judge-code edit vs the full run.
+
+On the tiny project of tests/workflow_project.py (a seeded 3-layer Llama with SmolLM2's
+tokenizer, 2 concepts, 2 scales) in a temporary folder, with a copy of the repository's
+Snakefile, workflow/ and steering/ (so the edit touches the copy only): time the full run, append
+a comment to the copy's steering/judges/local.py (a library file is a rule input by checksum),
+time the rerun. Jobs per rule come from Snakemake's "Job stats" table; the judge logs
+(``results/logs/judge_outputs/*.log``) say how many judge calls each rerun judge job made
+(``cache CacheStats(... judge_calls=N ...)``). Targets: rerun <= 10% of the full run's wall
+time; 0 steering GPU-stage jobs (prepare_model, collect_activations, fit_vectors,
+generate_*, score_perplexity) rerun. The judge stages are GPU rules too and do rerun (their code
+changed), but every judgment comes from the on-disk cache, so they make no model calls.
+
+    python bench/b5_partial_rerun.py [--keep] [--workdir DIR]
+    python bench/b5_partial_rerun.py --quick     # same project (it is already tiny)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from workflow_project import (  # noqa: E402
+    build_tiny_model,
+    job_stats,
+    make_project,
+    snakemake_cmd,
+    snakemake_env,
+    snapshot_workflow,
+)
+
+from bench.common import record  # noqa: E402
+
+STEERING_GPU_RULES = (
+    "prepare_model",
+    "collect_activations",
+    "fit_vectors",
+    "generate_baseline",
+    "generate_steered",
+    "score_perplexity",
+)
+TARGET = 0.10
+
+
+def run(project: Path, snakefile: Path, args: list[str], env: dict[str, str], log: Path):
+    start = time.monotonic()
+    proc = subprocess.run(
+        snakemake_cmd(snakefile, *args),
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seconds = time.monotonic() - start
+    log.write_text(proc.stdout)
+    if proc.returncode != 0:
+        sys.exit(
+            f"snakemake failed (exit {proc.returncode}); output in {log}:\n{proc.stdout[-3000:]}"
+        )
+    return seconds, job_stats(proc.stdout)
+
+
+def judge_calls(project: Path) -> dict[str, str]:
+    """Per judge_outputs log: its last 'cache CacheStats(...)' line's counters."""
+    out = {}
+    for log in sorted((project / "results" / "logs" / "judge_outputs").rglob("*.log")):
+        found = re.findall(r"cache (CacheStats\([^)]*\))", log.read_text())
+        name = str(log.relative_to(project / "results" / "logs" / "judge_outputs"))
+        out[name] = found[-1] if found else "(no cache line)"
+    return out
+
+
+def fmt(stats: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(stats.items())) or "nothing"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--gpu", type=int, default=1, help="--resources gpu=N")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="OMP/MKL threads of each job (default 1; jobs set torch threads "
+        "from their rule's threads)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="no change: the tiny project is already the quick size"
+    )
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="b5_partial_rerun_"))
+    work.mkdir(parents=True, exist_ok=True)
+    model_dir = build_tiny_model(work / "model")
+    snakefile = snapshot_workflow(work / "repo")
+    project = work / "project"
+    if project.exists():
+        shutil.rmtree(project)
+    make_project(project, model_dir)
+    env = snakemake_env()
+    env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    snake_args = ["--cores", str(args.cores), "--resources", f"gpu={args.gpu}"]
+
+    full_s, full_jobs = run(project, snakefile, snake_args, env, work / "full.log")
+    print(f"full run: {full_s:.1f} s, jobs: {fmt(full_jobs)}", flush=True)
+    judge_code = snakefile.parent / "steering" / "judges" / "local.py"
+    with judge_code.open("a", encoding="utf-8") as handle:
+        handle.write("\n# b5_partial_rerun: an edit that changes the file's checksum\n")
+    rerun_s, rerun_jobs = run(project, snakefile, snake_args, env, work / "rerun.log")
+    print(f"rerun after the judge edit: {rerun_s:.1f} s, jobs: {fmt(rerun_jobs)}", flush=True)
+    calls = judge_calls(project)
+    steering_rerun = {r: n for r, n in rerun_jobs.items() if r in STEERING_GPU_RULES}
+    n_steering = sum(steering_rerun.values())
+    zero_calls = all("judge_calls=0" in c for c in calls.values())
+    ratio = rerun_s / full_s
+    lines = [
+        f"- setup: tiny project of tests/workflow_project.py (random 3-layer Llama, hidden 32, "
+        f"SmolLM2 tokenizer; 2 concepts, scales [2, 4], 3 strengths, 4 tokens) in {work}, "
+        f"copy of Snakefile/workflow/steering; `python -m snakemake -s <copy>/Snakefile "
+        f"{' '.join(snake_args)}`; OMP threads {args.threads}"
+        f"{' (--quick: same size)' if args.quick else ''}",
+        f"- full run: {full_s:.1f} s wall; jobs: {fmt(full_jobs)}",
+        f"- rerun after appending a comment to the copy's steering/judges/local.py: "
+        f"{rerun_s:.1f} s wall; jobs: {fmt(rerun_jobs)}",
+        f"- **rerun / full: {ratio:.1%}**; target <= {TARGET:.0%}: "
+        f"{'met' if ratio <= TARGET else 'MISSED'}",
+        f"- **steering GPU-stage jobs rerun (prepare_model, collect_activations, fit_vectors, "
+        f"generate_*, score_perplexity): {n_steering}** ({fmt(steering_rerun)}); target 0: "
+        f"{'met' if n_steering == 0 else 'MISSED'}",
+        f"- judge GPU-stage jobs rerun: judge_outputs {rerun_jobs.get('judge_outputs', 0)}, "
+        f"validate_judge {rerun_jobs.get('validate_judge', 0)}; every judge_outputs log says "
+        f"judge_calls=0 (all judgments from the cache): {zero_calls}",
+        *(f"  - judge_outputs/{name}: {c}" for name, c in calls.items()),
+    ]
+    record("B5 partial rerun (bench/b5_partial_rerun.py)", lines)
+    if args.keep or args.workdir:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main()
