@@ -61,6 +61,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-text-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument(
+        "--one-rubric",
+        action="store_true",
+        help="rate every text on the 'animal' concept rubric (one prefix, as one concept's "
+        "group in a judge_outputs job) instead of each on its own concept's",
+    )
     parser.add_argument("--quick", action="store_true", help="16 texts")
     args = parser.parse_args()
     if args.quick:
@@ -72,7 +78,7 @@ def main() -> None:
     pairs = load_texts(args.texts)
     groups: dict[str, list[str]] = defaultdict(list)
     for concept, text in pairs:
-        groups[concept].append(text)
+        groups["animal" if args.one_rubric else concept].append(text)
 
     def judge() -> LocalJudge:
         return LocalJudge(
@@ -125,7 +131,9 @@ def main() -> None:
     ratio = statistics.median(ratios)
     lines = [
         f"- setup: gemma-3-270m fp32 CPU judge, {len(pairs)} texts of data/judge_checks.jsonl "
-        f"over {len(groups)} concepts, each on its 'concept' rubric (10 shots; prefix "
+        f"over 5 concepts, rated on {len(groups)} 'concept' rubric(s) "
+        f"({'all on animal' if args.one_rubric else 'each text on its own concept'}; 10 shots; "
+        f"prefix "
         f"{min(prefix_tokens.values())}-{max(prefix_tokens.values())} tokens), batch "
         f"{args.batch_size}, max_text_tokens {args.max_text_tokens}; fresh judge per pass "
         f"(prefix recomputed); {args.repeats} interleaved pairs, medians"

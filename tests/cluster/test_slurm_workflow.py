@@ -49,7 +49,7 @@ if not os.path.exists(SNAKEMAKE):
 
 # Hard limit for one Snakemake run: without slurmdbd a wrong status command
 # makes Snakemake loop forever and ignore SIGTERM, hence `timeout -k`.
-RUN_TIMEOUT_S = int(os.environ.get("SLURM_TEST_TIMEOUT_S", "420"))
+RUN_TIMEOUT_S = int(os.environ.get("SLURM_TEST_TIMEOUT_S", "900"))
 # `timeout` exits 124 after TERM; after KILL it dies itself (-9 / 137)
 TIMED_OUT = (124, 137, -9)
 
