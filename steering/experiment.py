@@ -280,6 +280,7 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[
             f"The config must be a mapping of keys to values, got {type(config).__name__}."
         )
     filled: dict[str, Any] = copy.deepcopy(dict(config))
+    _parse_string_containers(filled, schema)
     validator = _default_filling_validator(schema)
     errors = sorted(validator.iter_errors(filled), key=relevance)
     if errors:
@@ -294,6 +295,33 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[
         raise ConfigError("Invalid config:\n" + "\n".join(messages))
     check_config(filled)
     return filled
+
+
+def _parse_string_containers(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
+    """Parse lists and mappings that arrived as strings (``snakemake --config scales=[2,8]``).
+
+    Only where the schema expects an array or object and not a string, and only when the
+    string parses (as YAML) to that container; anything else is left for the validator to
+    report.
+    """
+    properties = schema.get("properties", {})
+    for key, value in list(config.items()):
+        sub = properties.get(key)
+        if not isinstance(sub, Mapping):
+            continue
+        types = sub.get("type", [])
+        types = [types] if isinstance(types, str) else list(types)
+        if isinstance(value, str) and "string" not in types:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                continue
+            if ("array" in types and isinstance(parsed, list)) or (
+                "object" in types and isinstance(parsed, dict)
+            ):
+                config[key] = value = parsed
+        if isinstance(value, dict) and "object" in types:
+            _parse_string_containers(value, sub)
 
 
 def safe_path(value: str, key: str, *, allow_external: bool) -> str:

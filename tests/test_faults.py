@@ -149,7 +149,9 @@ def test_write_killed_midway_leaves_nothing_that_looks_complete(
     final = target.with_suffix(SUFFIX[kind]) if kind == "vectors" else target
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, kind, str(target), "1" if with_old else "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         old_bytes = None
@@ -183,8 +185,13 @@ def test_write_killed_midway_leaves_nothing_that_looks_complete(
         if kind == "vectors":
             assert not target.with_suffix(".json").exists()
     visible = sorted(p.name for p in final.parent.iterdir() if not p.name.startswith("."))
-    assert visible == (sorted({final.name, target.with_suffix(".json").name} if kind == "vectors"
-                              else {final.name}) if with_old else [])
+    assert visible == (
+        sorted(
+            {final.name, target.with_suffix(".json").name} if kind == "vectors" else {final.name}
+        )
+        if with_old
+        else []
+    )
     # The workflow's corruption sweep never deletes a good old version.
     assert remove_corrupt(p for p in final.parent.iterdir() if p.is_file()) == []
 
@@ -193,13 +200,16 @@ def test_vectors_killed_between_tensors_and_json_are_refused(tmp_path: Path) -> 
     """The new tensors are renamed but the JSON (the completion marker) is still the old one:
     the checksum in the JSON no longer matches, so the pair is refused, not trusted."""
     script = CHILD.replace(
-        'sv.save_file = halt_after(sv.save_file, lambda tensors, path, **kw: path)',
+        "sv.save_file = halt_after(sv.save_file, lambda tensors, path, **kw: path)",
         'sv._atomic_write_bytes = lambda path, data: (print("HALTED", path, flush=True), '
-        'time.sleep(600))',
+        "time.sleep(600))",
     )
     target = tmp_path / "vectors"
-    child = subprocess.Popen([sys.executable, "-c", script, "vectors", str(target), "1"],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, "vectors", str(target), "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline().strip() == "OLD"
         assert child.stdout.readline().startswith("HALTED")
@@ -234,8 +244,15 @@ def test_failing_endpoint_is_retried_with_backoff_then_fails_keeping_judgments(
     with running_stub() as stub:
         stub.script(success(), success(), success())  # the first three texts are judged
         stub.set_default(make_failure())  # then the endpoint fails for good
-        judge = OpenAIJudge(stub.base_url, "stub-model", max_concurrency=1, max_retries=2,
-                            timeout=0.3, backoff=0.2, max_backoff=1.0)
+        judge = OpenAIJudge(
+            stub.base_url,
+            "stub-model",
+            max_concurrency=1,
+            max_retries=2,
+            timeout=0.3,
+            backoff=0.2,
+            max_backoff=1.0,
+        )
         started = time.monotonic()
         with (
             caplog.at_level(logging.INFO, logger="steering.judges.openai"),
@@ -265,8 +282,9 @@ def test_failing_endpoint_is_retried_with_backoff_then_fails_keeping_judgments(
 
 
 # ----------------------------------------------------------------------- out of memory
-PROMPTS = [f"The {w} sat on the mat and" for w in
-           ("cat", "dog", "cow", "pig", "hen", "fox", "owl", "rat")]
+PROMPTS = [
+    f"The {w} sat on the mat and" for w in ("cat", "dog", "cow", "pig", "hen", "fox", "owl", "rat")
+]
 NEW_TOKENS = 5
 
 
@@ -290,7 +308,8 @@ def oom_above(model: torch.nn.Module, limit: int, make_error, seen: list[int]):
 
 OOM_ERRORS = {
     "torch.OutOfMemoryError": lambda: torch.OutOfMemoryError(
-        "CUDA out of memory. Tried to allocate 2.00 GiB"),
+        "CUDA out of memory. Tried to allocate 2.00 GiB"
+    ),
     "RuntimeError": lambda: RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
 }
 
@@ -306,8 +325,9 @@ def test_out_of_memory_retries_at_half_batch_with_same_tokens(
     if steered:
         gen = torch.Generator().manual_seed(0)
         directions = torch.randn(len(prompts), 32, generator=gen) * 3
-        kwargs.update(layer=1, direction=directions,
-                      strengths=[0.5, -1.0, 1.0, 0.0, 2.0, -0.5, 1.5, 1.0])
+        kwargs.update(
+            layer=1, direction=directions, strengths=[0.5, -1.0, 1.0, 0.0, 2.0, -0.5, 1.5, 1.0]
+        )
     expected = [g.token_ids for g in generate(model, tokenizer, prompts, **kwargs)]
     seen: list[int] = []
     handle = oom_above(model, 2, OOM_ERRORS[kind], seen)
@@ -328,8 +348,17 @@ def test_out_of_memory_at_batch_size_one_gives_up(llama, tokenizer) -> None:
     handle = oom_above(llama.model, 0, OOM_ERRORS["torch.OutOfMemoryError"], seen)
     try:
         with pytest.raises(torch.OutOfMemoryError, match="CUDA out of memory"):
-            generate(llama.model, tokenizer, PROMPTS[:4], max_new_tokens=2, batch_size=4,
-                     layer=1, direction=torch.ones(32), strengths=[1.0] * 4, progress=False)
+            generate(
+                llama.model,
+                tokenizer,
+                PROMPTS[:4],
+                max_new_tokens=2,
+                batch_size=4,
+                layer=1,
+                direction=torch.ones(32),
+                strengths=[1.0] * 4,
+                progress=False,
+            )
     finally:
         handle.remove()
     assert seen == [4, 2, 1]
@@ -372,9 +401,22 @@ def test_exception_in_steerer_generate_leaves_no_hook(llama, tokenizer, error) -
 # ------------------------------------------------------------------ workflow: corrupt cache
 def run_workflow(project: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2",
-         "--resources", "gpu=2", *extra],
-        cwd=project, capture_output=True, text=True, timeout=timeout,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--cores",
+            "2",
+            "--resources",
+            "gpu=2",
+            *extra,
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"},
     )
 

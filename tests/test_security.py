@@ -24,8 +24,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 SOURCES = sorted(
-    [*(REPO / "steering").rglob("*.py"), *(REPO / "workflow").rglob("*.py"),
-     *(REPO / "workflow").rglob("*.smk"), REPO / "Snakefile"]
+    [
+        *(REPO / "steering").rglob("*.py"),
+        *(REPO / "workflow").rglob("*.py"),
+        *(REPO / "workflow").rglob("*.smk"),
+        REPO / "Snakefile",
+    ]
 )
 
 # (what, pattern) pairs that must not occur in library or workflow code.
@@ -42,8 +46,10 @@ FORBIDDEN = [
 
 def code_lines(path: Path) -> list[tuple[int, str]]:
     """Source lines with comments dropped (docstrings may mention 'pickle' in prose)."""
-    return [(n, line.split("#", 1)[0]) for n, line in
-            enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)]
+    return [
+        (n, line.split("#", 1)[0])
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+    ]
 
 
 def test_sources_are_found() -> None:
@@ -67,11 +73,11 @@ def test_every_array_and_tensor_load_refuses_pickle() -> None:
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
         for match in re.finditer(r"\b(np|numpy)\.load\s*\(", text):
-            call = text[match.start(): text.find(")", match.end()) + 1]
+            call = text[match.start() : text.find(")", match.end()) + 1]
             if "allow_pickle=False" not in call.replace(" ", ""):
                 hits.append(f"{path.relative_to(REPO)}: {call}")
         for match in re.finditer(r"\btorch\.load\s*\(", text):
-            call = text[match.start(): text.find(")", match.end()) + 1]
+            call = text[match.start() : text.find(")", match.end()) + 1]
             if "weights_only=True" not in call.replace(" ", ""):
                 hits.append(f"{path.relative_to(REPO)}: {call}")
     assert hits == []
@@ -131,7 +137,9 @@ def test_trust_remote_code_defaults_are_false() -> None:
         for _, line in code_lines(script):
             if "trust_remote_code" in line:
                 assert re.search(r'trust_remote_code=[\w.]+\["trust_remote_code"\]', line), (
-                    script, line)
+                    script,
+                    line,
+                )
 
 
 # ------------------------------------------------------------------------------ config paths
@@ -168,8 +176,10 @@ def with_key(dotted: str, value: Any, **top: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("key", "value"), ESCAPES, ids=[f"{k}={v}" for k, v in ESCAPES])
 def test_config_paths_cannot_escape_unless_allowed(key: str, value: str) -> None:
-    pattern = (rf"{re.escape(key)}={re.escape(repr(value))} points outside the working "
-               r"directory; use a relative path inside it, or set allow_external_paths: true")
+    pattern = (
+        rf"{re.escape(key)}={re.escape(repr(value))} points outside the working "
+        r"directory; use a relative path inside it, or set allow_external_paths: true"
+    )
     with pytest.raises(ConfigError, match=pattern):
         validate_config(with_key(key, value), SCHEMA)
     # check_config alone (on a config with defaults filled) refuses it too ...
@@ -212,14 +222,33 @@ def test_api_key_reaches_the_endpoint_and_is_written_nowhere(
 
     key = "sk-test-" + secrets.token_hex(16)
     with running_stub(keyword="animal") as stub:
-        project = small_project(tmp_path / "proj", tmp_path / "model", backend="openai",
-                                model="stub-model", base_url=stub.base_url,
-                                api_key_env="STEERING_TEST_KEY", max_retries=2, timeout=30)
+        project = small_project(
+            tmp_path / "proj",
+            tmp_path / "model",
+            backend="openai",
+            model="stub-model",
+            base_url=stub.base_url,
+            api_key_env="STEERING_TEST_KEY",
+            max_retries=2,
+            timeout=30,
+        )
         monkeypatch.setenv("STEERING_TEST_KEY", key)
         result = subprocess.run(
-            [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2",
-             "--resources", "gpu=2"],
-            cwd=project, capture_output=True, text=True, timeout=900,
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-s",
+                str(REPO / "Snakefile"),
+                "--cores",
+                "2",
+                "--resources",
+                "gpu=2",
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=900,
             env={**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"},
         )
         requests = stub.requests

@@ -52,27 +52,42 @@ DRY_TIMEOUT_S = 120
 JOBS = [("dual", 2), ("dual", 4), ("diffmean", 4), ("random", 4)]
 STEERED = [f"{m}/scale{s}" for m, s in JOBS]
 FULL_RUN = {
-    "prepare_model": 1, "collect_activations": 1, "fit_vectors": 4, "generate_baseline": 1,
-    "generate_steered": 4, "score_perplexity": 5, "judge_outputs": 5, "validate_judge": 1,
-    "compute_metrics": 1, "summarize": 1, "all": 1,
+    "prepare_model": 1,
+    "collect_activations": 1,
+    "fit_vectors": 4,
+    "generate_baseline": 1,
+    "generate_steered": 4,
+    "score_perplexity": 5,
+    "judge_outputs": 5,
+    "validate_judge": 1,
+    "compute_metrics": 1,
+    "summarize": 1,
+    "all": 1,
 }
-REPORT_FILES = ["report.md", "training_curve.png", "cost_curve.png", "scatter.png",
-                "methods.png"]
+REPORT_FILES = ["report.md", "training_curve.png", "cost_curve.png", "scatter.png", "methods.png"]
 PROVENANCE_KEYS = {"config_hash", "library_version", "code_hash"}
-KNEE = re.compile(r"knee of the training curve is at \*\*\d+ samples per concept\*\*"
-                  r"|No knee was found")
+KNEE = re.compile(
+    r"knee of the training curve is at \*\*\d+ samples per concept\*\*"
+    r"|No knee was found"
+)
 
 
 def declared_outputs() -> list[str]:
     """Every output the tiny config declares (relative to the project folder)."""
-    outputs = ["results/model/model.json", "results/activations/activations.npz",
-               "results/activations/activations.json", "results/judge_validation.parquet",
-               "results/metrics/scores.parquet", "results/metrics/se.parquet",
-               "results/metrics/mean_se.parquet"]
+    outputs = [
+        "results/model/model.json",
+        "results/activations/activations.npz",
+        "results/activations/activations.json",
+        "results/judge_validation.parquet",
+        "results/metrics/scores.parquet",
+        "results/metrics/se.parquet",
+        "results/metrics/mean_se.parquet",
+    ]
     outputs += [f"results/report/{name}" for name in REPORT_FILES]
     for name in ["baseline", *STEERED]:
-        outputs += [f"results/{kind}/{name}.parquet"
-                    for kind in ("generations", "perplexity", "judgments")]
+        outputs += [
+            f"results/{kind}/{name}.parquet" for kind in ("generations", "perplexity", "judgments")
+        ]
     for name in STEERED:
         outputs += [f"results/vectors/{name}.safetensors", f"results/vectors/{name}.json"]
     return outputs
@@ -86,12 +101,19 @@ class Run:
     seconds: float
 
 
-def snakemake(project: Path, snakefile: Path, *args: str, timeout: float = RUN_TIMEOUT_S,
-              check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    project: Path, snakefile: Path, *args: str, timeout: float = RUN_TIMEOUT_S, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run the workflow's CLI in ``project`` (stdout + stderr in ``.stdout``)."""
-    proc = subprocess.run(snakemake_cmd(snakefile, *args), cwd=project, env=snakemake_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        snakemake_cmd(snakefile, *args),
+        cwd=project,
+        env=snakemake_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
     if check:
         assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout}"
     return proc
@@ -112,8 +134,11 @@ def full_run(project: Path, snakefile: Path, *args: str) -> Run:
 def result_files(project: Path) -> set[str]:
     """Non-hidden files under results/ (relative to the project)."""
     root = project / "results"
-    return {str(p.relative_to(project)) for p in root.rglob("*")
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)}
+    return {
+        str(p.relative_to(project))
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    }
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -203,7 +228,8 @@ def test_vectors_and_metrics_cover_every_job(done):
     assert sorted(zip(mean.method, mean.scale, strict=True)) == sorted(JOBS)
     se = read_parquet(done.project / "results/metrics/se.parquet")
     assert {(m, s, c) for m, s, c in zip(se.method, se.scale, se.concept, strict=True)} == {
-        (m, s, c) for m, s in JOBS for c in CONCEPTS}
+        (m, s, c) for m, s in JOBS for c in CONCEPTS
+    }
     validation = read_parquet(done.project / "results/judge_validation.parquet")
     assert len(validation) > 0
     activations = read_json(done.project / "results/activations/activations.json")
@@ -260,7 +286,10 @@ def test_library_edit_reruns_only_its_stages(done):
 
         judge_code.write_bytes(original + b"\n# an edit that changes the checksum\n")
         assert dry_run(done.project, done.snakefile) == {
-            "judge_outputs": 5, "validate_judge": 1, **DOWNSTREAM}
+            "judge_outputs": 5,
+            "validate_judge": 1,
+            **DOWNSTREAM,
+        }
     finally:
         judge_code.write_bytes(original)
     assert dry_run(done.project, done.snakefile) == {}, "restoring the file left reruns"
@@ -275,16 +304,21 @@ def override(tmp_path: Path, **changes) -> tuple[str, str]:
 
 
 def test_new_strengths_rerun_steered_generation_and_after(done, tmp_path):
-    stats = dry_run(done.project, done.snakefile,
-                    *override(tmp_path, strengths=[-1.0, 0.0, 0.5, 1.0]))
-    assert stats == {"generate_steered": 4, "score_perplexity": 4, "judge_outputs": 4,
-                     **DOWNSTREAM}
+    stats = dry_run(
+        done.project, done.snakefile, *override(tmp_path, strengths=[-1.0, 0.0, 0.5, 1.0])
+    )
+    assert stats == {"generate_steered": 4, "score_perplexity": 4, "judge_outputs": 4, **DOWNSTREAM}
 
 
 def test_new_scale_adds_only_its_jobs(done, tmp_path):
     stats = dry_run(done.project, done.snakefile, *override(tmp_path, scales=[2, 3, 4]))
-    assert stats == {"fit_vectors": 1, "generate_steered": 1, "score_perplexity": 1,
-                     "judge_outputs": 1, **DOWNSTREAM}
+    assert stats == {
+        "fit_vectors": 1,
+        "generate_steered": 1,
+        "score_perplexity": 1,
+        "judge_outputs": 1,
+        **DOWNSTREAM,
+    }
 
 
 def test_edited_config_file_is_seen(done, tmp_path):
@@ -295,8 +329,13 @@ def test_edited_config_file_is_seen(done, tmp_path):
     config["generation"]["max_new_tokens"] += 1  # generation params: baseline too
     (copy / "config.yaml").write_text(yaml.safe_dump(config))
     stats = dry_run(copy, done.snakefile)
-    assert stats == {"generate_baseline": 1, "generate_steered": 4, "score_perplexity": 5,
-                     "judge_outputs": 5, **DOWNSTREAM}
+    assert stats == {
+        "generate_baseline": 1,
+        "generate_steered": 4,
+        "score_perplexity": 5,
+        "judge_outputs": 5,
+        **DOWNSTREAM,
+    }
 
 
 # --- 6. bad configs fail before any job -----------------------------------------------------
@@ -338,8 +377,12 @@ class Killed:
 
 def _running_job_log(project: Path) -> str | None:
     logs = project / "results" / "logs"
-    for pattern in ("generate_steered/*/*.log", "generate_baseline.log",
-                    "judge_outputs/*.log", "judge_outputs/*/*.log"):
+    for pattern in (
+        "generate_steered/*/*.log",
+        "generate_baseline.log",
+        "judge_outputs/*.log",
+        "judge_outputs/*/*.log",
+    ):
         found = sorted(logs.glob(pattern))
         if found:
             return str(found[0].relative_to(project))
@@ -363,9 +406,14 @@ def killed(work, model_dir, snakefile, done) -> Killed:
     then resumed to completion. Runs after ``done`` so the two do not compete for the CPUs."""
     project = make_project(work / "killed", model_dir)
     with open(work / "killed.log", "w") as log:
-        proc = subprocess.Popen(snakemake_cmd(snakefile, *RUN_ARGS), cwd=project,
-                                env=snakemake_env(), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            snakemake_cmd(snakefile, *RUN_ARGS),
+            cwd=project,
+            env=snakemake_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + RUN_TIMEOUT_S
             trigger = None
@@ -396,8 +444,10 @@ def killed(work, model_dir, snakefile, done) -> Killed:
 
 
 def test_killed_run_leaves_no_corrupt_output(killed, done):
-    print(f"killed while {killed.killed_during} was being written; hidden temp files left: "
-          f"{killed.hidden_after_kill}")
+    print(
+        f"killed while {killed.killed_during} was being written; hidden temp files left: "
+        f"{killed.hidden_after_kill}"
+    )
     # every non-hidden file is one a complete run has (no stray partial file) ...
     stray = killed.files_after_kill - result_files(done.project)
     assert not stray, f"partial files under final-looking names: {sorted(stray)}"
@@ -424,8 +474,10 @@ def test_killed_run_resumes_to_completion(killed):
     assert not missing
     with sqlite3.connect(project / "results/cache/judgments.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert "Nothing to be done" in snakemake(project, killed.resume.snakefile, "-n",
-                                             timeout=DRY_TIMEOUT_S).stdout
+    assert (
+        "Nothing to be done"
+        in snakemake(project, killed.resume.snakefile, "-n", timeout=DRY_TIMEOUT_S).stdout
+    )
 
 
 def test_runs_are_reproducible(done, killed):
@@ -445,8 +497,9 @@ def test_runs_are_reproducible(done, killed):
     tables |= {f"results/metrics/{name}.parquet": 1e-4 for name in ("scores", "se", "mean_se")}
     for path, tolerance in tables.items():
         a, b = read_parquet(done.project / path), read_parquet(killed.project / path)
-        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=tolerance, atol=tolerance,
-                                      obj=path)
+        pd.testing.assert_frame_equal(
+            a, b, check_exact=False, rtol=tolerance, atol=tolerance, obj=path
+        )
 
 
 # --- 8. the real default config, cut down ---------------------------------------------------
@@ -460,8 +513,12 @@ def test_real_default_config_cut_down(tmp_path, snakefile):
     project = tmp_path / "real"
     shutil.copytree(REPO / "data", project / "data")
     checks = [json.loads(line) for line in (REPO / "data/judge_checks.jsonl").open()]
-    keep = [c for concept in ("person", "animal") for label in (1, 0)
-            for c in [c for c in checks if (c["concept"], c["label"]) == (concept, label)][:3]]
+    keep = [
+        c
+        for concept in ("person", "animal")
+        for label in (1, 0)
+        for c in [c for c in checks if (c["concept"], c["label"]) == (concept, label)][:3]
+    ]
     (project / "data/judge_checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in keep))
     prompts = (REPO / "data/prompts.txt").read_text().splitlines()[:2]
     (project / "prompts.txt").write_text("\n".join(prompts) + "\n")

@@ -23,10 +23,18 @@ def build_tiny_model(folder: Path) -> Path:
         return folder
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir("smollm2-135m-instruct"))
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, tie_word_embeddings=True,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     model = LlamaForCausalLM(config)
     tmp = folder.with_name(folder.name + ".tmp")
     model.save_pretrained(tmp)
@@ -45,11 +53,19 @@ def tiny_config(model_dir: Path) -> dict:
         "strengths": [-1.0, 0.0, 1.0],
         "generation": {"max_new_tokens": 4, "batch_size": 8},
         "fit": {"manifold_tokens": 4, "min_manifold_samples": 4, "batch_size": 8},
-        "calibration": {"mode": "search", "multiples": [0.5, 1.0], "n_prompts": 2,
-                        "max_new_tokens": 3},
+        "calibration": {
+            "mode": "search",
+            "multiples": [0.5, 1.0],
+            "n_prompts": 2,
+            "max_new_tokens": 3,
+        },
         "ablation": {"scales": [4], "methods": ["diffmean"], "random_control": True},
-        "judge": {"model": str(model_dir), "batch_size": 8, "max_text_tokens": 32,
-                  "cache": "results/cache/judgments.sqlite"},
+        "judge": {
+            "model": str(model_dir),
+            "batch_size": 8,
+            "max_text_tokens": 32,
+            "cache": "results/cache/judgments.sqlite",
+        },
         "metrics": {"n_boot": 20},
     }
 
@@ -85,9 +101,16 @@ def copy_project(source: Path, target: Path) -> Path:
 
 # Every rule of the workflow's DAG (besides the target rule `all`).
 RULES = (
-    "prepare_model", "collect_activations", "fit_vectors", "generate_baseline",
-    "generate_steered", "score_perplexity", "judge_outputs", "validate_judge",
-    "compute_metrics", "summarize",
+    "prepare_model",
+    "collect_activations",
+    "fit_vectors",
+    "generate_baseline",
+    "generate_steered",
+    "score_perplexity",
+    "judge_outputs",
+    "validate_judge",
+    "compute_metrics",
+    "summarize",
 )
 WORKFLOW_FILES = ("Snakefile", "workflow", "steering")
 
@@ -112,10 +135,19 @@ def snakemake_env() -> dict[str, str]:
     """Environment of a workflow subprocess: one thread per job, no SLURM or profile leaks."""
     import os
 
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SLURM_") and k != "SNAKEMAKE_PROFILE"}
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SLURM_") and k != "SNAKEMAKE_PROFILE"
+    }
+    env.update(
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONHASHSEED="0",
+    )
     return env
 
 

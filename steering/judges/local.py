@@ -72,7 +72,8 @@ __all__ = ["LOCAL_PROMPT_VERSION", "LocalJudge"]
 
 logger = logging.getLogger(__name__)
 
-LOCAL_PROMPT_VERSION = "v1"
+SCORE_DECIMALS = 6
+LOCAL_PROMPT_VERSION = "v2"  # v2: scores rounded to 1e-6
 """Version of the local layouts below (score label, separators); part of ``judge_id``."""
 
 _SCORE_LABEL = "Score:"
@@ -402,8 +403,14 @@ class LocalJudge:
             return self.model(**kwargs)
 
     def _to_score(self, digit_logits: torch.Tensor) -> list[float]:
+        # Rounded to 1e-6: batch composition moves the last float bits (~1e-8), and which
+        # texts share a batch depends on what the judgment cache already holds; rounding makes
+        # a score independent of that, so reruns are reproducible.
         probs = torch.softmax(digit_logits.float(), dim=-1).cpu().tolist()
-        return [to_ten_scale(expected_digit(dict(enumerate(row)))) for row in probs]
+        return [
+            round(to_ten_scale(expected_digit(dict(enumerate(row)))), SCORE_DECIMALS)
+            for row in probs
+        ]
 
     def _score_ids(self, ids: list[int], digit_ids: list[int]) -> float:
         input_ids = torch.tensor([ids], device=self._device)

@@ -246,14 +246,18 @@ def test_workflow_on_slurm_matches_local_run(slurm_cluster, tmp_path):
 
     # --- local reference run -------------------------------------------------
     local_dir = prepare_workdir(tmp_path / "local")
-    local = run_workflow(local_dir, ["--cores", "2", "--resources", "gpu=2"],
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    local = run_workflow(
+        local_dir,
+        ["--cores", "2", "--resources", "gpu=2"],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert local.returncode == 0, f"local run failed:\n{local.stdout}"
 
     # --- the same workflow through the shipped profile on SLURM ---------------
     slurm_dir = prepare_workdir(tmp_path / "slurm")
-    run = run_workflow(slurm_dir, [], profile=SLURM_PROFILES,
-                       env={**slurm_cluster.env(), "OMP_NUM_THREADS": "1"})
+    run = run_workflow(
+        slurm_dir, [], profile=SLURM_PROFILES, env={**slurm_cluster.env(), "OMP_NUM_THREADS": "1"}
+    )
     print(f"local run {local.elapsed_s:.1f}s, SLURM run {run.elapsed_s:.1f}s")
     if run.returncode != 0:
         pytest.fail(
