@@ -60,20 +60,38 @@ def stage_table(benchmarks: Path) -> dict[str, dict[str, float]]:
     return dict(rules)
 
 
-def log_wall(project: Path) -> tuple[float | None, Path | None]:
-    """Seconds from the start of the newest Snakemake log (its ``Date:`` header, else its first
-    job timestamp) to its last timestamp."""
-    logs = sorted(
-        (project / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime
+def log_jobs(log: Path) -> int | None:
+    """Jobs (besides the target rule ``all``) in a Snakemake log's first "Job stats" table."""
+    text = log.read_text(errors="replace")
+    block = re.search(r"Job stats:\n\s*job\s+count\n[- ]+\n(.*?)\ntotal\s+(\d+)", text, re.S)
+    if block is None:
+        return None
+    counts = dict(line.split()[:2] for line in block.group(1).splitlines() if line.strip())
+    return int(block.group(2)) - int(counts.get("all", 0))
+
+
+def log_wall(project: Path, chosen: Path | None = None) -> tuple[float | None, Path | None]:
+    """Seconds from the start of a Snakemake log (its ``Date:`` header, else its first job
+    timestamp) to its last timestamp; the newest log unless ``chosen`` is given."""
+    logs = (
+        [chosen]
+        if chosen is not None
+        else sorted(
+            (project / ".snakemake" / "log").glob("*.snakemake.log"),
+            key=lambda p: p.stat().st_mtime,
+        )
     )
     for log in reversed(logs):
-        stamps = STAMP.findall(log.read_text(errors="replace"))
+        text = log.read_text(errors="replace")
+        stamps = [
+            dt.datetime.strptime(" ".join(s.split()), "%a %b %d %H:%M:%S %Y")
+            for s in STAMP.findall(text)
+        ]
+        header = START.search(text)
+        if header:
+            stamps.insert(0, dt.datetime.strptime(header.group(1), "%Y-%m-%d %H:%M:%S"))
         if len(stamps) >= 2:
-            first, last = (
-                dt.datetime.strptime(" ".join(s.split()), "%a %b %d %H:%M:%S %Y")
-                for s in (stamps[0], stamps[-1])
-            )
-            return (last - first).total_seconds(), log
+            return (stamps[-1] - stamps[0]).total_seconds(), log
     return None, None
 
 
@@ -89,6 +107,9 @@ def main() -> None:
         help="run `python -m snakemake --profile workflow/profiles/local` first",
     )
     parser.add_argument("--profile", default="workflow/profiles/local")
+    parser.add_argument(
+        "--log", type=Path, default=None, help="Snakemake log of the run (default: the newest)"
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -117,7 +138,7 @@ def main() -> None:
     if not table:
         sys.exit(f"no benchmark files under {results / 'benchmarks'}; is the run finished?")
     stage_sum = sum(e["seconds"] for e in table.values())
-    wall, log = log_wall(project)
+    wall, log = log_wall(project, args.log.resolve() if args.log else None)
     total = run_s if run_s is not None else wall if wall is not None else stage_sum
     source = (
         "the --run command's wall time"
@@ -146,6 +167,13 @@ def main() -> None:
     ]
     if wall is not None:
         lines.append(f"- Snakemake log wall time ({log.name}): {wall / 60:.1f} min")
+        n_log, n_tsv = log_jobs(log), int(sum(e["jobs"] for e in table.values()))
+        if n_log is not None and n_log != n_tsv:
+            lines.append(
+                f"- WARNING: that log ran {n_log} jobs but there are {n_tsv} benchmark files: "
+                "it is a partial (re)run, so its wall time is not the whole experiment's; "
+                "pass the full run's log with --log, or use --run"
+            )
     if run_s is not None:
         lines.append(f"- `snakemake --profile {args.profile}` wall time: {run_s / 60:.1f} min")
     lines.append(

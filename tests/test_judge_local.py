@@ -32,7 +32,7 @@ from steering.models import embedded_model_dir, prepare_tokenizer
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "data" / "judge_shots.yaml"
 CHECKS = ROOT / "data" / "judge_checks.jsonl"
-CONCEPTS = ROOT / "data" / "concepts" / "concepts.yaml"
+CONFIG = ROOT / "config.yaml"  # its `concepts` mapping holds each description and opposite
 
 TEXTS = [
     "A fox.",
@@ -261,7 +261,7 @@ def test_validate_judge_table(tmp_path, rubric):
 
 def load_rubrics(kind: str = "concept") -> dict[str, Rubric]:
     shots = yaml.safe_load(SHOTS.read_text(encoding="utf-8"))
-    concepts = yaml.safe_load(CONCEPTS.read_text(encoding="utf-8"))
+    concepts = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["concepts"]
     rubrics = {}
     for concept, rows in shots[kind].items():
         info = concepts[concept]
