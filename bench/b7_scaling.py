@@ -113,16 +113,19 @@ def bend(timing: tuple[dict[int, float], dict[int, float]]) -> str:
 def flat(timing: tuple[dict[int, float], dict[int, float]]) -> str:
     medians = timing[0]
     sizes = sorted(medians)
-    lo, hi = min(medians.values()), max(medians.values())
-    growth = medians[sizes[-1]] / medians[sizes[0]]
+    values = [medians[n] for n in sizes]
+    lo, hi = min(values), max(values)
+    growth = values[-1] / values[0]
+    monotonic = all(b >= a for a, b in zip(values, values[1:], strict=False))
+    if growth < 2:
+        verdict = "essentially flat (cost independent of the sample count)"
+    elif not monotonic:
+        verdict = "no monotonic trend: the variation between sizes is noise, not scaling"
+    else:
+        verdict = "grows with samples"
     return (
         f"total {lo:.2f}-{hi:.2f} s over {sizes[0]}..{sizes[-1]} samples "
-        f"({growth:.2f}x for {sizes[-1] / sizes[0]:.0f}x): "
-        + (
-            "essentially flat (cost independent of the sample count)"
-            if growth < 2
-            else "grows with samples"
-        )
+        f"({growth:.2f}x for {sizes[-1] / sizes[0]:.0f}x): {verdict}"
     )
 
 
