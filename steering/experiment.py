@@ -297,31 +297,47 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[
     return filled
 
 
-def _parse_string_containers(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
-    """Parse lists and mappings that arrived as strings (``snakemake --config scales=[2,8]``).
+_YAML_TYPES: dict[str, tuple[type, ...]] = {
+    "array": (list,),
+    "object": (dict,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
 
-    Only where the schema expects an array or object and not a string, and only when the
-    string parses (as YAML) to that container; anything else is left for the validator to
-    report.
+
+def _from_command_line(value: Any, schema: Mapping[str, Any], *, in_list: bool = False) -> Any:
+    """Parse a string that should have been a list, mapping or number (Snakemake's ``--config``
+    passes ``scales=[2,8]`` as a string or as a list of strings), where the schema does not allow
+    a string and the parsed value has an allowed type; anything else is left for the validator.
+    Scalars are parsed only inside lists: a quoted number in a config file stays an error.
     """
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    container = bool({"array", "object"} & set(types))
+    if isinstance(value, str) and "string" not in types and (container or in_list):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        allowed = tuple(t for name in types for t in _YAML_TYPES.get(name, ()))
+        is_bool_for_number = isinstance(parsed, bool) and "boolean" not in types
+        if allowed and isinstance(parsed, allowed) and not is_bool_for_number:
+            value = parsed
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        value = [_from_command_line(item, schema["items"], in_list=True) for item in value]
+    if isinstance(value, dict):
+        _parse_string_containers(value, schema)
+    return value
+
+
+def _parse_string_containers(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
+    """Apply :func:`_from_command_line` to every key that the schema describes."""
     properties = schema.get("properties", {})
     for key, value in list(config.items()):
         sub = properties.get(key)
-        if not isinstance(sub, Mapping):
-            continue
-        types = sub.get("type", [])
-        types = [types] if isinstance(types, str) else list(types)
-        if isinstance(value, str) and "string" not in types:
-            try:
-                parsed = yaml.safe_load(value)
-            except yaml.YAMLError:
-                continue
-            if ("array" in types and isinstance(parsed, list)) or (
-                "object" in types and isinstance(parsed, dict)
-            ):
-                config[key] = value = parsed
-        if isinstance(value, dict) and "object" in types:
-            _parse_string_containers(value, sub)
+        if isinstance(sub, Mapping):
+            config[key] = _from_command_line(value, sub)
 
 
 def safe_path(value: str, key: str, *, allow_external: bool) -> str:

@@ -859,3 +859,13 @@ def test_command_line_lists_and_mappings_are_parsed() -> None:
     assert filled["strengths"] == [-1, 0, 1]
     with pytest.raises(ConfigError, match="scales"):
         validate_config({"scales": "two"}, schema)
+
+
+def test_command_line_lists_of_strings_are_parsed() -> None:
+    """Snakemake's `--config scales=[2,8]` yields ['2', '8']; list items are parsed."""
+    from steering.experiment import validate_config
+
+    schema = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+    filled = validate_config({"scales": ["2", "8"], "strengths": ["-1", "0.5"]}, schema)
+    assert filled["scales"] == [2, 8]
+    assert filled["strengths"] == [-1, 0.5]
