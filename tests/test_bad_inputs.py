@@ -852,7 +852,8 @@ def test_command_line_lists_and_mappings_are_parsed() -> None:
 
     schema = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
     filled = validate_config(
-        {"scales": "[2, 8]", "ablation": '{"scales": [8]}', "strengths": "[-1, 0, 1]"}, schema
+        {"scales": "[2, 8]", "ablation": '{"scales": [8]}', "strengths": "[-1, 0, 1]"},
+        schema,
     )
     assert filled["scales"] == [2, 8]
     assert filled["ablation"]["scales"] == [8]
@@ -866,6 +867,7 @@ def test_command_line_lists_of_strings_are_parsed() -> None:
     from steering.experiment import validate_config
 
     schema = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
-    filled = validate_config({"scales": ["2", "8"], "strengths": ["-1", "0.5"]}, schema)
+    config = {"scales": ["2", "8"], "strengths": ["-1", "0.5"], "ablation": {"scales": ["8"]}}
+    filled = validate_config(config, schema)
     assert filled["scales"] == [2, 8]
     assert filled["strengths"] == [-1, 0.5]
