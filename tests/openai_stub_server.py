@@ -156,11 +156,19 @@ class _Handler(BaseHTTPRequestHandler):
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
             behaviour = state.queue.popleft() if state.queue else state.default
+        self._counted = True
         try:
             self._respond(behaviour, body, state)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout); nothing to answer
         finally:
+            self._leave(state)
+
+    def _leave(self, state: StubState) -> None:
+        """Stop counting this request as in flight (once), before the client can see an answer:
+        counting until after the write let the client's next request overlap in the count."""
+        if getattr(self, "_counted", False):
+            self._counted = False
             with state.lock:
                 state.in_flight -= 1
 
@@ -181,6 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif top is None:
                 top = ((content, 0.0),)
             payload = json.dumps(_completion(content, top, behaviour.logprobs)).encode("utf-8")
+        self._leave(state)
         self.send_response(behaviour.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
