@@ -66,7 +66,8 @@ def generation_config(
     return GenerationConfig(**kwargs)
 
 
-def _continuation(row: torch.Tensor, eos_ids: set[int], pad_id: int) -> list[int]:
+def _continuation(row: torch.Tensor, eos_ids: set[int]) -> list[int]:
+    """Generated tokens up to (not including) the first end-of-sequence token."""
     out: list[int] = []
     for token in row.tolist():
         if token in eos_ids:
@@ -106,7 +107,7 @@ def _generate_rows(
     eos = config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
     return [
-        _continuation(row, eos_ids, tokenizer.pad_token_id) for row in output[:, ids.shape[1] :]
+        _continuation(row, eos_ids) for row in output[:, ids.shape[1] :]
     ]
 
 
