@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -146,7 +147,8 @@ def generate(
             ``(hidden,)`` or one per prompt ``(rows, hidden)`` (several concepts in one batch).
         strengths: One strength per prompt.
         max_new_tokens: Tokens to generate per row.
-        batch_size: Rows per ``generate`` call (halved on out-of-memory).
+        batch_size: Most rows per ``generate`` call; the rows are split into equal batches
+            (halved on out-of-memory).
         do_sample: Sample instead of greedy decoding.
         temperature: Sampling temperature.
         top_p: Nucleus sampling threshold.
@@ -178,7 +180,9 @@ def generate(
     )
     results: list[list[int]] = []
     bar = tqdm(total=len(prompts), desc="generate", unit="row", disable=not progress)
-    start, size = 0, batch_size
+    # Equal batches (300 rows at batch_size 128: 3 x 100, not 128 + 128 + 44).
+    size = math.ceil(len(prompts) / max(1, math.ceil(len(prompts) / batch_size)))
+    start = 0
     while start < len(prompts):
         stop = min(start + size, len(prompts))
         if do_sample:

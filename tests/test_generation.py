@@ -211,7 +211,8 @@ def test_out_of_memory_halves_the_batch_and_gives_the_same_rows(
         got = generate(model, tokenizer, PROMPTS, max_new_tokens=NEW_TOKENS, batch_size=4)
     finally:
         handle.remove()
-    assert 3 in seen_batches and 2 in seen_batches and 1 in seen_batches
+    # 3 rows in one batch, then halved (3 // 2 = 1) until single rows fit.
+    assert seen_batches[0] == 3 and set(seen_batches) == {3, 1}
     singles = [_plain_generate(model, tokenizer, [p])[0] for p in PROMPTS]
     assert _tokens(got) == singles
     assert len(expected) == len(singles)
@@ -257,3 +258,19 @@ def test_sampling_is_reproducible_with_a_seed(llama: TinyModel, tokenizer) -> No
     other = generate(llama.model, tokenizer, PROMPTS, seed=8, **kwargs)
     assert _tokens(first) == _tokens(again)
     assert _tokens(first) != _tokens(other)
+
+
+def test_rows_are_split_into_equal_batches(llama: TinyModel, tokenizer) -> None:
+    sizes = []
+
+    def record(_module, args):
+        sizes.append(args[0].shape[0])
+
+    prompts = [*PROMPTS, *PROMPTS, PROMPTS[0]]
+    handle = find_layers(llama.model)[0].register_forward_pre_hook(record)
+    try:
+        generate(llama.model, tokenizer, prompts, max_new_tokens=2, batch_size=5, progress=False)
+    finally:
+        handle.remove()
+    # 7 rows at batch_size 5: two batches of 4 and 3 rows, not 5 and 2.
+    assert sorted(set(sizes)) == [3, 4]
