@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,41 @@ def test_sliding_window_shorter_than_prefix(tokenizer, rubric):
     cached = judge.score(TEXTS, rubric)
     kv = judge._layout(rubric).kv
     assert any(type(layer).__name__ == "DynamicSlidingWindowLayer" for layer in kv.layers)
+    assert cached == pytest.approx(judge.score_full_prompt(TEXTS, rubric), abs=1e-4)
+
+
+def _older_slice_logits_to_keep(hidden_states, logits_to_keep):
+    """transformers <= 5.17: any tensor is a 1-D list of positions kept for every row."""
+    if isinstance(logits_to_keep, int):
+        logits_to_keep = slice(-logits_to_keep, None)
+    return hidden_states[:, logits_to_keep, :]
+
+
+def test_output_layer_sees_one_position_per_text(tiny_model, tokenizer, rubric, monkeypatch):
+    """Regression (GPU check, transformers 5.17): a 2-D ``logits_to_keep`` was read as a list of
+    positions there, giving batch x batch logit rows and a CUDA device-side assert. The judge
+    now hands the output layer each text's last real position itself, whatever the version:
+    here the older slicing is patched in, and scores still match full prompts."""
+    module = sys.modules[type(tiny_model).__module__]
+    monkeypatch.setattr(module, "slice_logits_to_keep", _older_slice_logits_to_keep)
+    seen = []
+    head = tiny_model.get_output_embeddings()
+    handle = head.register_forward_hook(lambda _m, args, out: seen.append(tuple(out.shape)))
+    try:
+        judge = LocalJudge(
+            tiny_model,
+            tokenizer,
+            model_id="tiny",
+            batch_size=4,
+            use_chat_template=False,
+            max_text_tokens=32,
+        )
+        cached = judge.score(TEXTS, rubric)
+    finally:
+        handle.remove()
+    batches = seen[1:]  # seen[0]: the prefix pass
+    assert [shape[0] for shape in batches] == [4, len(TEXTS) - 4]
+    assert all(shape[1] == 1 for shape in batches)
     assert cached == pytest.approx(judge.score_full_prompt(TEXTS, rubric), abs=1e-4)
 
 

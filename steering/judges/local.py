@@ -53,6 +53,7 @@ import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,22 @@ class _Layout:
     prefix_chars: int
     digit_ids: list[int]
     kv: Any = None  # prefix cache (batch 1), built lazily
+
+
+@contextmanager
+def _only_positions(head: torch.nn.Module, positions: torch.Tensor) -> Iterator[None]:
+    """While open, ``head`` (the output layer) receives only ``hidden[row, positions[row]]``."""
+
+    def gather(_module: torch.nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        hidden = args[0]
+        index = positions[:, None, None].expand(-1, 1, hidden.shape[-1])
+        return (hidden.gather(1, index), *args[1:])
+
+    handle = head.register_forward_pre_hook(gather)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 class LocalJudge:
@@ -498,9 +515,14 @@ class LocalJudge:
             self._cache_kwarg: cache,
             "use_cache": True,
         }
-        if self._supports_logits_to_keep:
-            kwargs["logits_to_keep"] = last[:, None].to(device)
-            logits = self._forward(**kwargs).logits[:, 0]
+        head = self.model.get_output_embeddings()
+        if head is not None:
+            # The output layer sees only each row's last real position: one row of logits per
+            # text instead of width x vocabulary. (A 2-D ``logits_to_keep`` does the same only
+            # in newer transformers 5.x; older ones index it as a 1-D list of positions and
+            # return batch x batch rows, which failed on CUDA with a device-side assert.)
+            with _only_positions(head, last.to(device)):
+                logits = self._forward(**kwargs).logits[:, 0]
         else:
             logits = self._forward(**kwargs).logits[torch.arange(batch), last.to(device)]
         del cache
