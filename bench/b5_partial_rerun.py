@@ -13,6 +13,11 @@ changed), but every judgment comes from the on-disk cache, so they make no model
 
     python bench/b5_partial_rerun.py [--keep] [--workdir DIR]
     python bench/b5_partial_rerun.py --quick     # same project (it is already tiny)
+
+With ``--project DIR`` it uses a finished run of the default experiment instead (a copy of the
+repository where ``snakemake --profile workflow/profiles/local`` completed, e.g. B6's): the
+full run's wall time comes from that run's Snakemake log (``--full-log``, default the newest),
+the edit goes to DIR/steering/judges/local.py and the rerun uses the same profile.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from workflow_project import (  # noqa: E402
     snapshot_workflow,
 )
 
+from bench.b6_stress_test import log_jobs, log_wall  # noqa: E402
 from bench.common import record  # noqa: E402
 
 STEERING_GPU_RULES = (
@@ -85,6 +91,45 @@ def fmt(stats: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(stats.items())) or "nothing"
 
 
+def rerun_existing(project: Path, full_log: Path | None) -> None:
+    full_s, log = log_wall(project, full_log.resolve() if full_log else None)
+    if full_s is None or log is None:
+        sys.exit(f"no Snakemake log with timestamps under {project / '.snakemake' / 'log'}")
+    full_jobs = log_jobs(log)
+    judge_code = project / "steering" / "judges" / "local.py"
+    with judge_code.open("a", encoding="utf-8") as handle:
+        handle.write("\n# b5_partial_rerun: an edit that changes the file's checksum\n")
+    command = [sys.executable, "-m", "snakemake", "--profile", "workflow/profiles/local"]
+    start = time.monotonic()
+    proc = subprocess.run(
+        command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    rerun_s = time.monotonic() - start
+    (project / "b5_rerun.log").write_text(proc.stdout)
+    if proc.returncode != 0:
+        sys.exit(f"snakemake failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+    rerun_jobs = job_stats(proc.stdout)
+    calls = judge_calls(project)
+    steering_rerun = {r: n for r, n in rerun_jobs.items() if r in STEERING_GPU_RULES}
+    n_steering = sum(steering_rerun.values())
+    zero_calls = all("judge_calls=0" in c for c in calls.values())
+    ratio = rerun_s / full_s
+    lines = [
+        f"- setup: the finished default experiment in {project} (config.yaml; the full run's "
+        f"log {log.name}: {full_jobs} jobs); `python -m snakemake --profile "
+        "workflow/profiles/local` after appending a comment to its steering/judges/local.py",
+        f"- full run: {full_s:.1f} s wall ({full_s / 60:.1f} min)",
+        f"- rerun: {rerun_s:.1f} s wall; jobs: {fmt(rerun_jobs)}",
+        f"- **rerun / full: {ratio:.1%}**; target <= {TARGET:.0%}: "
+        f"{'met' if ratio <= TARGET else 'MISSED'}",
+        f"- **steering GPU-stage jobs rerun: {n_steering}** ({fmt(steering_rerun)}); target 0: "
+        f"{'met' if n_steering == 0 else 'MISSED'}",
+        f"- every judge_outputs log says judge_calls=0 (all judgments from the cache): "
+        f"{zero_calls} ({len(calls)} logs)",
+    ]
+    record("B5 partial rerun on the default experiment (bench/b5_partial_rerun.py)", lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
@@ -101,7 +146,22 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="no change: the tiny project is already the quick size"
     )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=None,
+        help="a finished default run to edit and rerun (see above)",
+    )
+    parser.add_argument(
+        "--full-log",
+        type=Path,
+        default=None,
+        help="with --project: the full run's Snakemake log (default: newest)",
+    )
     args = parser.parse_args()
+    if args.project is not None:
+        rerun_existing(args.project.resolve(), args.full_log)
+        return
     work = args.workdir or Path(tempfile.mkdtemp(prefix="b5_partial_rerun_"))
     work.mkdir(parents=True, exist_ok=True)
     model_dir = build_tiny_model(work / "model")

@@ -188,6 +188,43 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizer
     return tokenizer
 
 
+def _resolve_source(
+    spec: str, trust_remote_code: bool, revision: str | None
+) -> tuple[str, str, str | None, dict[str, Any]]:
+    """(folder or hub id to load from, model id, revision, from_pretrained kwargs) of a spec."""
+    if spec in EMBEDDED_MODELS:
+        source: str = str(embedded_model_dir(spec))
+        model_id = spec
+        model_revision: str | None = EMBEDDED_MODELS[spec].gguf_sha256 or "gguf"
+    else:
+        path = Path(spec).expanduser()
+        looks_local = spec.startswith((".", "/", "~")) or path.exists()
+        if looks_local and not path.is_dir():
+            raise FileNotFoundError(
+                f"Model path {spec!r} does not exist. Give an existing folder, a hub id such as "
+                f"'google/gemma-3-270m', or an embedded name: {sorted(EMBEDDED_MODELS)}."
+            )
+        if not looks_local and spec.count("/") != 1:
+            raise ValueError(
+                f"Unknown model {spec!r}: not an embedded name {sorted(EMBEDDED_MODELS)}, "
+                "not an existing folder, and not a hub id of the form 'org/name'."
+            )
+        source = str(path) if looks_local else spec
+        model_id, model_revision = spec, revision
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if revision is not None and spec not in EMBEDDED_MODELS:
+        kwargs["revision"] = revision
+    return source, model_id, model_revision, kwargs
+
+
+def load_tokenizer(
+    spec: str, *, trust_remote_code: bool = False, revision: str | None = None
+) -> PreTrainedTokenizerBase:
+    """The tokenizer :func:`load_model` would return for ``spec``, without loading weights."""
+    source, _, _, kwargs = _resolve_source(spec, trust_remote_code, revision)
+    return prepare_tokenizer(AutoTokenizer.from_pretrained(source, **kwargs))
+
+
 def load_model(
     spec: str,
     dtype: str | torch.dtype = "auto",
@@ -212,28 +249,7 @@ def load_model(
     """
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
-    if spec in EMBEDDED_MODELS:
-        source: str = str(embedded_model_dir(spec))
-        model_id = spec
-        model_revision: str | None = EMBEDDED_MODELS[spec].gguf_sha256 or "gguf"
-    else:
-        path = Path(spec).expanduser()
-        looks_local = spec.startswith((".", "/", "~")) or path.exists()
-        if looks_local and not path.is_dir():
-            raise FileNotFoundError(
-                f"Model path {spec!r} does not exist. Give an existing folder, a hub id such as "
-                f"'google/gemma-3-270m', or an embedded name: {sorted(EMBEDDED_MODELS)}."
-            )
-        if not looks_local and spec.count("/") != 1:
-            raise ValueError(
-                f"Unknown model {spec!r}: not an embedded name {sorted(EMBEDDED_MODELS)}, "
-                "not an existing folder, and not a hub id of the form 'org/name'."
-            )
-        source = str(path) if looks_local else spec
-        model_id, model_revision = spec, revision
-    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
-    if revision is not None and spec not in EMBEDDED_MODELS:
-        kwargs["revision"] = revision
+    source, model_id, model_revision, kwargs = _resolve_source(spec, trust_remote_code, revision)
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(source, **kwargs))
     model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **kwargs)
     model.to(torch_device).eval()  # type: ignore[arg-type]

@@ -349,3 +349,31 @@ def test_gemma_270m_separates_concepts(one_thread):
     assert judge.score(some, rubrics["animal"]) == pytest.approx(
         judge.score_full_prompt(some, rubrics["animal"]), abs=1e-3
     )
+
+
+def test_factory_judge_loads_its_model_only_on_a_cache_miss(tmp_path, rubric, caplog):
+    """A rerun whose judgments are all cached (e.g. after a judge-code edit) never loads the
+    judge's weights; the first text not in the cache does, once."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from workflow_project import build_tiny_model
+
+    from steering.judges.cache import JudgmentCache
+    from steering.judges.factory import CachedJudge, make_judge
+
+    folder = build_tiny_model(tmp_path / "model")
+    settings = {"backend": "local", "model": str(folder), "batch_size": 4}
+    with JudgmentCache(tmp_path / "judgments.sqlite") as cache:
+        first = CachedJudge(make_judge(settings, device="cpu"), cache)
+        assert not first.judge.model_loaded
+        scores = first.score(TEXTS[:3], rubric)
+        assert first.judge.model_loaded
+        rerun = CachedJudge(make_judge(settings, device="cpu"), cache)
+        assert rerun.judge_id == first.judge_id
+        with caplog.at_level(logging.INFO, logger="steering.judges.local"):
+            assert rerun.score(TEXTS[:3], rubric) == scores
+        assert not rerun.judge.model_loaded
+        assert "loading the model" not in caplog.text
+        rerun.score(TEXTS[:4], rubric)  # one new text: the model loads now, once
+        assert rerun.judge.model_loaded and rerun.judge.texts_scored == 1
+    with pytest.raises(ValueError, match="either a model or a model_loader"):
+        LocalJudge(None, first.judge.tokenizer, model_id="tiny")

@@ -33,17 +33,22 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
     backend = settings.get("backend")
     if backend == "local":
         from steering.judges.local import LocalJudge
-        from steering.models import load_model
+        from steering.models import load_model, load_tokenizer
 
-        model, tokenizer = load_model(
-            settings["model"], dtype=settings.get("dtype", "auto"), device=device
-        )
+        def load() -> Any:
+            return load_model(
+                settings["model"], dtype=settings.get("dtype", "auto"), device=device
+            )[0]
+
+        # The weights load on the first text that is not in the judgment cache: a rerun whose
+        # judgments are all cached (e.g. after a judge-code edit) never loads them.
         return LocalJudge(
-            model,
-            tokenizer,
+            None,
+            load_tokenizer(settings["model"]),
             model_id=settings["model"],
             batch_size=settings.get("batch_size", 16),
             max_text_tokens=settings.get("max_text_tokens", 128),
+            model_loader=load,
         )
     if backend == "openai":
         from steering.judges.openai import OpenAIJudge

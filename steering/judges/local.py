@@ -52,7 +52,7 @@ import copy
 import inspect
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +121,8 @@ class LocalJudge:
     """Rate texts with a local causal LM by reading the probabilities of the digits 0-9.
 
     Args:
-        model: A Hugging Face causal LM (eval mode, any device/dtype).
+        model: A Hugging Face causal LM (eval mode, any device/dtype), or ``None`` with
+            ``model_loader``.
         tokenizer: Its tokenizer (fast tokenizers preferred).
         model_id: Stable model name used in :attr:`judge_id`, e.g. ``"gemma-3-270m"``.
         batch_size: Texts per forward pass in :meth:`score`.
@@ -132,6 +133,8 @@ class LocalJudge:
         max_text_tokens: Texts longer than this many tokens are cut to their first
             ``max_text_tokens`` tokens before rating.
         max_cached_prefixes: How many rubrics' prefix caches are kept (least recently used out).
+        model_loader: Called once, on the first text to score, when ``model`` is ``None``: a
+            judge whose every text is already in a judgment cache never loads its model.
 
     Attributes:
         judge_id: ``"local:<model_id>:<plain|chat>-<LOCAL_PROMPT_VERSION>:<PROMPT_FORMAT>:t<max>"``.
@@ -152,7 +155,10 @@ class LocalJudge:
         use_chat_template: bool | None = None,
         max_text_tokens: int = 128,
         max_cached_prefixes: int = 8,
+        model_loader: Callable[[], Any] | None = None,
     ) -> None:
+        if (model is None) == (model_loader is None):
+            raise ValueError("give either a model or a model_loader (called on first use)")
         if not model_id or not model_id.strip():
             raise ValueError("model_id must be a non-empty name, e.g. 'gemma-3-270m'")
         if batch_size < 1:
@@ -161,7 +167,8 @@ class LocalJudge:
             raise ValueError(f"max_text_tokens must be >= 1, got {max_text_tokens}")
         if max_cached_prefixes < 1:
             raise ValueError(f"max_cached_prefixes must be >= 1, got {max_cached_prefixes}")
-        self.model = model
+        self._model = model
+        self._model_loader = model_loader
         self.tokenizer = tokenizer
         self.model_id = model_id
         self.batch_size = batch_size
@@ -184,6 +191,28 @@ class LocalJudge:
         self.texts_scored = 0
         self.prefix_caching = True
         self._layouts: OrderedDict[Rubric, _Layout] = OrderedDict()
+        if model is not None:
+            self._inspect_forward(model)
+
+    @property
+    def model(self) -> Any:
+        """The judge model; loaded by ``model_loader`` on first use when not given."""
+        if self._model is None:
+            assert self._model_loader is not None
+            logger.info(
+                "LocalJudge(%s): loading the model for the first text to score", self.model_id
+            )
+            model = self._model_loader()
+            self._inspect_forward(model)
+            self._model = model
+        return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the model is in memory (``False`` while a lazy judge has scored nothing)."""
+        return self._model is not None
+
+    def _inspect_forward(self, model: Any) -> None:
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         self._supports_logits_to_keep = "logits_to_keep" in params
@@ -219,6 +248,7 @@ class LocalJudge:
             raise TypeError("texts must be a sequence of strings, not a single string")
         if not texts:
             return
+        self.model  # noqa: B018 -- load a lazy model first: it decides prefix_caching
         layout = self._layout(rubric)
         suffixes = [self._suffix_ids(layout, text) for text in texts]
         if not self.prefix_caching or not layout.prefix_ids:
