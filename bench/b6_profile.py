@@ -61,11 +61,12 @@ def category(name: str, shapes: list, vocab: int) -> str:
 
 
 def profiled(fn, vocab: int) -> tuple[float, dict[str, float], list[tuple[str, float]]]:
-    start = time.perf_counter()
+    split: dict[str, float] = defaultdict(float)
+    start, cpu = time.perf_counter(), time.process_time()
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         fn()
     wall = time.perf_counter() - start
-    split: dict[str, float] = defaultdict(float)
+    split["(process CPU time)"] = time.process_time() - cpu
     top: dict[str, float] = defaultdict(float)
     for event in prof.key_averages(group_by_input_shape=True):
         seconds = event.self_cpu_time_total / 1e6
@@ -75,13 +76,15 @@ def profiled(fn, vocab: int) -> tuple[float, dict[str, float], list[tuple[str, f
 
 
 def describe(stage: str, wall: float, split: dict[str, float], top) -> list[str]:
+    cpu = split.pop("(process CPU time)")
     total = sum(split.values())
     parts = ", ".join(
         f"{k} {v / total:.0%}" for k, v in sorted(split.items(), key=lambda kv: -kv[1])
     )
     ops = ", ".join(f"{k} {v:.1f} s" for k, v in top)
     return [
-        f"- **{stage}**: {wall:.1f} s wall, {total:.1f} s of op self-time: {parts}",
+        f"- **{stage}**: {wall:.1f} s wall, {cpu:.1f} s process CPU ({cpu / wall:.2f} cores "
+        f"busy on average), {total:.1f} s of op self-time: {parts}",
         f"  - top ops (self time): {ops}",
     ]
 
