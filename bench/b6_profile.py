@@ -5,9 +5,8 @@ perplexity, judging) on the embedded gemma-3-270m at a reduced size with the sam
 the workflow (2 torch threads, generation batch 128, judge batch 16, 3 rubrics), under
 ``torch.profiler``, and splits each stage's CPU time into: the output layer (the 262k-word
 vocabulary projection), the decoder layers' matrix products, attention, (log-)softmax over the
-vocabulary, and the rest. Each stage's wall time per row, times the default experiment's rows
-(3,010 generated and scored continuations, 3,050 texts on 3 rubrics), gives the compute the
-whole default run needs on this machine before any job start-up cost.
+vocabulary, and the rest, and reports how many cores the stage kept busy. (The profiler and the
+smaller batches slow each stage down: for the stages' real times see B6's table.)
 
     python bench/b6_profile.py [--rows 64] [--tokens 50] [--threads 2]
 """
@@ -128,14 +127,10 @@ def main() -> None:
             )
         )
 
-    default = {"steered generation": 3010, "perplexity": 3010, "judge (3 rubrics)": 3050}
-    floor = {}
-
     def stage(name: str, fn) -> None:
         wall, split, top = profiled(fn, vocab)
         nonlocal lines
         lines += describe(name, wall, split, top)
-        floor[name] = wall / args.rows * default[name]
 
     stage("steered generation", gen)
 
@@ -159,12 +154,6 @@ def main() -> None:
             j.score(texts, rubrics[(kind, "animal")])
 
     stage("judge (3 rubrics)", judge)
-    lines += [
-        "- at the default experiment's size, from these per-row wall times: "
-        + ", ".join(f"{k} {v / 60:.1f} min ({default[k]} rows)" for k, v in floor.items())
-        + f"; together **{sum(floor.values()) / 60:.1f} min** of compute, before fits, "
-        "activations and job start-up"
-    ]
     record("B6 profile: where the stress test's time goes (bench/b6_profile.py)", lines)
 
 

@@ -181,6 +181,45 @@ def test_dry_run_lists_every_rule(fresh_project, snakefile):
     assert not (fresh_project / "results").exists(), "a dry run wrote results"
 
 
+MODEL_RULES = [
+    "prepare_model",
+    "collect_activations",
+    "fit_vectors",
+    "generate_baseline",
+    "generate_steered",
+    "score_perplexity",
+    "judge_outputs",
+    "validate_judge",
+]
+
+
+@pytest.mark.parametrize(("profile", "threads", "model_jobs"), [("cpu", 1, 2), ("local", 2, 1)])
+def test_shipped_profiles_set_threads_and_model_jobs(
+    fresh_project, snakefile, profile, threads, model_jobs
+):
+    """The cpu profile runs two 1-thread model jobs at a time, local one 2-thread job."""
+    proc = snakemake(
+        fresh_project,
+        snakefile,
+        "-n",
+        "-p",
+        "--profile",
+        str(REPO / "workflow" / "profiles" / profile),
+        timeout=DRY_TIMEOUT_S,
+    )
+    assert job_stats(proc.stdout) == FULL_RUN
+    config = yaml.safe_load((REPO / "workflow" / "profiles" / profile / "config.yaml").read_text())
+    assert config["resources"] == [f"gpu={model_jobs}"]
+    jobs = re.split(r"\n(?=\S*rule \w+:)", proc.stdout)
+    for rule in MODEL_RULES:
+        blocks = [b for b in jobs if re.match(rf"\S*rule {rule}:", b)]
+        assert blocks, f"no {rule} job in the dry run"
+        for block in blocks:
+            shown = re.search(r"\n\s+threads: (\d+)", block)
+            expected = 1 if rule == "prepare_model" else threads  # loading needs one thread
+            assert (int(shown.group(1)) if shown else 1) == expected, (rule, block)
+
+
 # --- 2. the full run ------------------------------------------------------------------------
 
 
