@@ -107,9 +107,7 @@ def _generate_rows(
         )
     eos = config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    return [
-        _continuation(row, eos_ids) for row in output[:, ids.shape[1] :]
-    ]
+    return [_continuation(row, eos_ids) for row in output[:, ids.shape[1] :]]
 
 
 def generate(

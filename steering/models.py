@@ -247,16 +247,29 @@ def load_model(
     Returns:
         The model in eval mode on ``device`` and a tokenizer that pads on the left.
     """
+    options = {"trust_remote_code": trust_remote_code, "revision": revision}
+    model = load_weights(spec, dtype, device, **options)
+    return model, load_tokenizer(spec, **options)
+
+
+def load_weights(
+    spec: str,
+    dtype: str | torch.dtype = "auto",
+    device: str | torch.device = "auto",
+    *,
+    trust_remote_code: bool = False,
+    revision: str | None = None,
+) -> PreTrainedModel:
+    """The model :func:`load_model` would return for ``spec``, without its tokenizer."""
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
     source, model_id, model_revision, kwargs = _resolve_source(spec, trust_remote_code, revision)
-    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(source, **kwargs))
     model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **kwargs)
     model.to(torch_device).eval()  # type: ignore[arg-type]
     model_revision = model_revision or getattr(model.config, "_commit_hash", None)
     model.config.steering_model_id = model_id
     model.config.steering_model_revision = model_revision
-    return model, tokenizer
+    return model
 
 
 def model_identity(model: PreTrainedModel) -> dict[str, str | None]:

@@ -216,7 +216,7 @@ def test_shipped_profiles_set_threads_and_model_jobs(
         assert blocks, f"no {rule} job in the dry run"
         for block in blocks:
             shown = re.search(r"\n\s+threads: (\d+)", block)
-            expected = 1 if rule == "prepare_model" else threads  # loading needs one thread
+            expected = 1 if rule == "prepare_model" else threads  # it declares no threads
             assert (int(shown.group(1)) if shown else 1) == expected, (rule, block)
 
 

@@ -33,12 +33,10 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
     backend = settings.get("backend")
     if backend == "local":
         from steering.judges.local import LocalJudge
-        from steering.models import load_model, load_tokenizer
+        from steering.models import load_tokenizer, load_weights
 
         def load() -> Any:
-            return load_model(
-                settings["model"], dtype=settings.get("dtype", "auto"), device=device
-            )[0]
+            return load_weights(settings["model"], settings.get("dtype", "auto"), device)
 
         # The weights load on the first text that is not in the judgment cache: a rerun whose
         # judgments are all cached (e.g. after a judge-code edit) never loads them.
