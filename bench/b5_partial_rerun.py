@@ -91,14 +91,36 @@ def fmt(stats: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(stats.items())) or "nothing"
 
 
+def edit_judge_code(path: Path) -> None:
+    """Append a comment: the file's checksum changes, its behaviour does not."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n# b5_partial_rerun: an edit that changes the file's checksum\n")
+
+
+def verdict(project: Path, rerun_jobs: dict[str, int], ratio: float) -> list[str]:
+    """The targets' lines: rerun share, steering jobs rerun, judge calls of the rerun."""
+    calls = judge_calls(project)
+    steering_rerun = {r: n for r, n in rerun_jobs.items() if r in STEERING_GPU_RULES}
+    n_steering = sum(steering_rerun.values())
+    zero_calls = all("judge_calls=0" in c for c in calls.values())
+    return [
+        f"- **rerun / full: {ratio:.1%}**; target <= {TARGET:.0%}: "
+        f"{'met' if ratio <= TARGET else 'MISSED'}",
+        f"- **steering GPU-stage jobs rerun ({', '.join(STEERING_GPU_RULES)}): {n_steering}** "
+        f"({fmt(steering_rerun)}); target 0: {'met' if n_steering == 0 else 'MISSED'}",
+        f"- judge GPU-stage jobs rerun: judge_outputs {rerun_jobs.get('judge_outputs', 0)}, "
+        f"validate_judge {rerun_jobs.get('validate_judge', 0)}; every judge_outputs log says "
+        f"judge_calls=0 (all judgments from the cache): {zero_calls}",
+        *(f"  - judge_outputs/{name}: {c}" for name, c in calls.items()),
+    ]
+
+
 def rerun_existing(project: Path, full_log: Path | None) -> None:
     full_s, log = log_wall(project, full_log.resolve() if full_log else None)
     if full_s is None or log is None:
         sys.exit(f"no Snakemake log with timestamps under {project / '.snakemake' / 'log'}")
     full_jobs = log_jobs(log)
-    judge_code = project / "steering" / "judges" / "local.py"
-    with judge_code.open("a", encoding="utf-8") as handle:
-        handle.write("\n# b5_partial_rerun: an edit that changes the file's checksum\n")
+    edit_judge_code(project / "steering" / "judges" / "local.py")
     command = [sys.executable, "-m", "snakemake", "--profile", "workflow/profiles/local"]
     start = time.monotonic()
     proc = subprocess.run(
@@ -109,10 +131,6 @@ def rerun_existing(project: Path, full_log: Path | None) -> None:
     if proc.returncode != 0:
         sys.exit(f"snakemake failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
     rerun_jobs = job_stats(proc.stdout)
-    calls = judge_calls(project)
-    steering_rerun = {r: n for r, n in rerun_jobs.items() if r in STEERING_GPU_RULES}
-    n_steering = sum(steering_rerun.values())
-    zero_calls = all("judge_calls=0" in c for c in calls.values())
     ratio = rerun_s / full_s
     lines = [
         f"- setup: the finished default experiment in {project} (config.yaml; the full run's "
@@ -120,12 +138,7 @@ def rerun_existing(project: Path, full_log: Path | None) -> None:
         "workflow/profiles/local` after appending a comment to its steering/judges/local.py",
         f"- full run: {full_s:.1f} s wall ({full_s / 60:.1f} min)",
         f"- rerun: {rerun_s:.1f} s wall; jobs: {fmt(rerun_jobs)}",
-        f"- **rerun / full: {ratio:.1%}**; target <= {TARGET:.0%}: "
-        f"{'met' if ratio <= TARGET else 'MISSED'}",
-        f"- **steering GPU-stage jobs rerun: {n_steering}** ({fmt(steering_rerun)}); target 0: "
-        f"{'met' if n_steering == 0 else 'MISSED'}",
-        f"- every judge_outputs log says judge_calls=0 (all judgments from the cache): "
-        f"{zero_calls} ({len(calls)} logs)",
+        *verdict(project, rerun_jobs, ratio),
     ]
     record("B5 partial rerun on the default experiment (bench/b5_partial_rerun.py)", lines)
 
@@ -176,15 +189,9 @@ def main() -> None:
 
     full_s, full_jobs = run(project, snakefile, snake_args, env, work / "full.log")
     print(f"full run: {full_s:.1f} s, jobs: {fmt(full_jobs)}", flush=True)
-    judge_code = snakefile.parent / "steering" / "judges" / "local.py"
-    with judge_code.open("a", encoding="utf-8") as handle:
-        handle.write("\n# b5_partial_rerun: an edit that changes the file's checksum\n")
+    edit_judge_code(snakefile.parent / "steering" / "judges" / "local.py")
     rerun_s, rerun_jobs = run(project, snakefile, snake_args, env, work / "rerun.log")
     print(f"rerun after the judge edit: {rerun_s:.1f} s, jobs: {fmt(rerun_jobs)}", flush=True)
-    calls = judge_calls(project)
-    steering_rerun = {r: n for r, n in rerun_jobs.items() if r in STEERING_GPU_RULES}
-    n_steering = sum(steering_rerun.values())
-    zero_calls = all("judge_calls=0" in c for c in calls.values())
     ratio = rerun_s / full_s
     lines = [
         f"- setup: tiny project of tests/workflow_project.py (random 3-layer Llama, hidden 32, "
@@ -195,15 +202,7 @@ def main() -> None:
         f"- full run: {full_s:.1f} s wall; jobs: {fmt(full_jobs)}",
         f"- rerun after appending a comment to the copy's steering/judges/local.py: "
         f"{rerun_s:.1f} s wall; jobs: {fmt(rerun_jobs)}",
-        f"- **rerun / full: {ratio:.1%}**; target <= {TARGET:.0%}: "
-        f"{'met' if ratio <= TARGET else 'MISSED'}",
-        f"- **steering GPU-stage jobs rerun (prepare_model, collect_activations, fit_vectors, "
-        f"generate_*, score_perplexity): {n_steering}** ({fmt(steering_rerun)}); target 0: "
-        f"{'met' if n_steering == 0 else 'MISSED'}",
-        f"- judge GPU-stage jobs rerun: judge_outputs {rerun_jobs.get('judge_outputs', 0)}, "
-        f"validate_judge {rerun_jobs.get('validate_judge', 0)}; every judge_outputs log says "
-        f"judge_calls=0 (all judgments from the cache): {zero_calls}",
-        *(f"  - judge_outputs/{name}: {c}" for name, c in calls.items()),
+        *verdict(project, rerun_jobs, ratio),
     ]
     record("B5 partial rerun (bench/b5_partial_rerun.py)", lines)
     if args.keep or args.workdir:

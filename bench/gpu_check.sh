@@ -2,6 +2,7 @@
 # GPU check (< 8 minutes on one GPU): the fp16/bf16 library tests on CUDA, B1 and B2 on
 # gemma-3-270m, CUDA peak memory, then the default stress test cut to scales 2 and 8.
 # Never needed for CI. Usage: bash bench/gpu_check.sh [extra args for gpu_check.py]
+# (STRESS_MODEL=... names the stress test's model; see bench/gpu_stress_test.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
@@ -12,9 +13,7 @@ STEERING_TEST_DEVICE=cuda timeout 240 "$PY" -m pytest -q -x -p no:cacheprovider 
   tests/test_prototype_regressions.py 2>&1 | tail -15 || echo "library tests: see above"
 timeout 240 "$PY" bench/gpu_check.py "$@"
 if "$PY" -c "import snakemake" 2>/dev/null; then
-  timeout 420 "$PY" -m snakemake --profile workflow/profiles/local \
-    --config 'scales=[2,8]' 'ablation={"scales":[8]}' results_dir=results/gpu_check \
-    && cat results/gpu_check/report/report.md | sed -n '/Conclusion/,$p'
+  timeout 420 bash bench/gpu_stress_test.sh "${STRESS_MODEL:-gemma-3-270m}"
 else
   echo "snakemake is not installed here: stress-test part skipped"
 fi
