@@ -247,9 +247,10 @@ def load_model(
     Returns:
         The model in eval mode on ``device`` and a tokenizer that pads on the left.
     """
+    resolve_dtype(dtype, resolve_device(device))  # bad device/dtype: fail before loading
     options = {"trust_remote_code": trust_remote_code, "revision": revision}
-    model = load_weights(spec, dtype, device, **options)
-    return model, load_tokenizer(spec, **options)
+    tokenizer = load_tokenizer(spec, **options)  # first: it fails fast, before the weights
+    return load_weights(spec, dtype, device, **options), tokenizer
 
 
 def load_weights(
