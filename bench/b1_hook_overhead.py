@@ -23,9 +23,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import record  # noqa: E402
-from steering.activations import collect_activations  # noqa: E402
-from steering.generation import generate  # noqa: E402
-from steering.models import load_model  # noqa: E402
+from steering.core.activations import collect_activations  # noqa: E402
+from steering.core.generation import generate  # noqa: E402
+from steering.core.models import load_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 0.97

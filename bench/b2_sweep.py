@@ -3,7 +3,7 @@
 The grid is 10 prompts (data/prompts.txt) x 7 strengths x N new tokens, greedy, on the
 embedded gemma-3-270m with a diffmean 'animal' vector at layer 12. Three ways:
 
-* batched: one ``steering.generation.generate`` call, 70 rows, one strength per row;
+* batched: one ``steering.core.generation.generate`` call, 70 rows, one strength per row;
 * per cell: one ``generate`` call per (prompt, strength) cell, batch 1;
 * steering-vectors (PyPI 0.12.2): its ``SteeringVector(layer_activations={layer: v},
   layer_type="decoder_block")`` applied with ``with vec.apply(model, multiplier=s):`` one strength
@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.b1_hook_overhead import diffmean_direction  # noqa: E402
 from bench.common import record  # noqa: E402
-from steering.generation import generate  # noqa: E402
-from steering.models import load_model  # noqa: E402
+from steering.core.generation import generate  # noqa: E402
+from steering.core.models import load_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 STRENGTHS = [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0]

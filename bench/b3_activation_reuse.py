@@ -3,7 +3,7 @@
 The workflow fits vectors at six scales (2, 4, 8, 16, 32, 64 examples per concept). Reuse
 collects the activations of 64 examples x (5 concepts + neutral) once, at layer 12, and slices
 the first k rows for scale k; the alternative collects 2 + 4 + ... + 64 examples of each set
-separately. Both use ``steering.activations.collect_activations`` on gemma-3-270m; they are
+separately. Both use ``steering.core.activations.collect_activations`` on gemma-3-270m; they are
 interleaved (A, B, A, B, ...) and the figure is the median of the per-pair ratios. The sliced
 arrays are checked against the separate collections. Target: reuse / separate <= 0.55.
 
@@ -25,8 +25,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import record  # noqa: E402
-from steering.activations import collect_activations  # noqa: E402
-from steering.models import load_model  # noqa: E402
+from steering.core.activations import collect_activations  # noqa: E402
+from steering.core.models import load_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = ("person", "change", "animal", "object", "action", "neutral")

@@ -1,9 +1,10 @@
 """B5 partial rerun: workflow wall time after a judge-code edit vs the full run.
 
-On the tiny project of tests/workflow_project.py (a seeded 3-layer Llama with SmolLM2's
+On the tiny project of tests/helpers/workflow_project.py (a seeded 3-layer Llama with SmolLM2's
 tokenizer, 2 concepts, 2 scales) in a temporary folder, with a copy of the repository's
 Snakefile, workflow/ and steering/ (so the edit touches the copy only): time the full run, append
-a comment to the copy's steering/judges/local.py (a library file is a rule input by checksum),
+a comment to the copy's steering/evaluation/judges/local.py (a library file is a rule input
+by checksum),
 time the rerun. Jobs per rule come from Snakemake's "Job stats" table; the judge logs
 (``results/logs/judge_outputs/*.log``) say how many judge calls each rerun judge job made
 (``cache CacheStats(... judge_calls=N ...)``). Targets: rerun <= 10% of the full run's wall
@@ -17,7 +18,7 @@ changed), but every judgment comes from the on-disk cache, so they make no model
 With ``--project DIR`` it uses a finished run of the default experiment instead (a copy of the
 repository where ``snakemake --profile workflow/profiles/local`` completed, e.g. B6's): the
 full run's wall time comes from that run's Snakemake log (``--full-log``, default the newest),
-the edit goes to DIR/steering/judges/local.py and the rerun uses the same profile.
+the edit goes to DIR/steering/evaluation/judges/local.py and the rerun uses the same profile.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from workflow_project import (  # noqa: E402
+from bench.b6_stress_test import log_jobs, log_wall  # noqa: E402
+from bench.common import record  # noqa: E402
+from tests.helpers.workflow_project import (  # noqa: E402
     build_tiny_model,
     job_stats,
     make_project,
@@ -43,9 +45,6 @@ from workflow_project import (  # noqa: E402
     snakemake_env,
     snapshot_workflow,
 )
-
-from bench.b6_stress_test import log_jobs, log_wall  # noqa: E402
-from bench.common import record  # noqa: E402
 
 STEERING_GPU_RULES = (
     "prepare_model",
@@ -135,7 +134,8 @@ def rerun_existing(project: Path, full_log: Path | None) -> None:
     lines = [
         f"- setup: the finished default experiment in {project} (config.yaml; the full run's "
         f"log {log.name}: {full_jobs} jobs); `python -m snakemake --profile "
-        "workflow/profiles/local` after appending a comment to its steering/judges/local.py",
+        "workflow/profiles/local` after appending a comment to its "
+        "steering/evaluation/judges/local.py",
         f"- full run: {full_s:.1f} s wall ({full_s / 60:.1f} min)",
         f"- rerun: {rerun_s:.1f} s wall; jobs: {fmt(rerun_jobs)}",
         *verdict(project, rerun_jobs, ratio),
@@ -194,13 +194,14 @@ def main() -> None:
     print(f"rerun after the judge edit: {rerun_s:.1f} s, jobs: {fmt(rerun_jobs)}", flush=True)
     ratio = rerun_s / full_s
     lines = [
-        f"- setup: tiny project of tests/workflow_project.py (random 3-layer Llama, hidden 32, "
+        f"- setup: tiny project of tests/helpers/workflow_project.py (random 3-layer Llama, "
+        f"hidden 32, "
         f"SmolLM2 tokenizer; 2 concepts, scales [2, 4], 3 strengths, 4 tokens) in {work}, "
         f"copy of Snakefile/workflow/steering; `python -m snakemake -s <copy>/Snakefile "
         f"{' '.join(snake_args)}`; OMP threads {args.threads}"
         f"{' (--quick: same size)' if args.quick else ''}",
         f"- full run: {full_s:.1f} s wall; jobs: {fmt(full_jobs)}",
-        f"- rerun after appending a comment to the copy's steering/judges/local.py: "
+        f"- rerun after appending a comment to the copy's steering/evaluation/judges/local.py: "
         f"{rerun_s:.1f} s wall; jobs: {fmt(rerun_jobs)}",
         *verdict(project, rerun_jobs, ratio),
     ]

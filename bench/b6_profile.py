@@ -28,11 +28,11 @@ sys.path.insert(0, str(REPO))
 
 from bench.b1_hook_overhead import diffmean_direction  # noqa: E402
 from bench.common import record  # noqa: E402
-from steering.experiment import load_rubrics  # noqa: E402
-from steering.generation import generate  # noqa: E402
-from steering.judges.local import LocalJudge  # noqa: E402
-from steering.models import load_model  # noqa: E402
-from steering.perplexity import continuation_perplexity  # noqa: E402
+from steering.core.generation import generate  # noqa: E402
+from steering.core.models import load_model  # noqa: E402
+from steering.evaluation.judges.local import LocalJudge  # noqa: E402
+from steering.evaluation.perplexity import continuation_perplexity  # noqa: E402
+from steering.experiment.config import load_rubrics  # noqa: E402
 
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear"}
 ATTENTION = ("scaled_dot_product", "flash_attention", "aten::_efficient_attention")

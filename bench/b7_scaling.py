@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.b1_hook_overhead import diffmean_direction  # noqa: E402
 from bench.b4_judge import load_texts  # noqa: E402
 from bench.common import record  # noqa: E402
-from steering.activations import collect_activations  # noqa: E402
-from steering.calibration import CalibrationSettings  # noqa: E402
-from steering.experiment import load_rubrics  # noqa: E402
-from steering.generation import generate  # noqa: E402
-from steering.judges.local import LocalJudge  # noqa: E402
-from steering.models import load_model  # noqa: E402
-from steering.steerer import ManifoldSteerer  # noqa: E402
+from steering.core.activations import collect_activations  # noqa: E402
+from steering.core.generation import generate  # noqa: E402
+from steering.core.models import load_model  # noqa: E402
+from steering.evaluation.judges.local import LocalJudge  # noqa: E402
+from steering.experiment.config import load_rubrics  # noqa: E402
+from steering.fit.calibration import CalibrationSettings  # noqa: E402
+from steering.fit.steerer import ManifoldSteerer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CONCEPTS = ("person", "change", "animal", "object", "action")

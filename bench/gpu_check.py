@@ -20,12 +20,12 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import record  # noqa: E402
-from steering.generation import generate  # noqa: E402
-from steering.hooks import steer  # noqa: E402
-from steering.layers import find_layers  # noqa: E402
-from steering.memory import track_peak_memory  # noqa: E402
-from steering.models import prepare_tokenizer  # noqa: E402
-from steering.steerer import ManifoldSteerer  # noqa: E402
+from steering.core.generation import generate  # noqa: E402
+from steering.core.hooks import steer  # noqa: E402
+from steering.core.layers import find_layers  # noqa: E402
+from steering.core.memory import track_peak_memory  # noqa: E402
+from steering.core.models import prepare_tokenizer  # noqa: E402
+from steering.fit.steerer import ManifoldSteerer  # noqa: E402
 
 PROMPTS = [
     "Hello, ",

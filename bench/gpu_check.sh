@@ -9,8 +9,8 @@ PY="${PYTHON:-python3}"
 export PYTHONUNBUFFERED=1
 "$PY" -c "import torch; print('CUDA:', torch.cuda.is_available(), torch.__version__)"
 STEERING_TEST_DEVICE=cuda timeout 240 "$PY" -m pytest -q -x -p no:cacheprovider \
-  -m "not slow and not cluster and not workflow" tests/test_hooks.py tests/test_generation.py \
-  tests/test_prototype_regressions.py 2>&1 | tail -15 || echo "library tests: see above"
+  -m "not slow and not cluster and not workflow" tests/core/test_hooks.py tests/core/test_generation.py \
+  tests/fit/test_prototype_regressions.py 2>&1 | tail -15 || echo "library tests: see above"
 timeout 240 "$PY" bench/gpu_check.py "$@"
 if "$PY" -c "import snakemake" 2>/dev/null; then
   timeout 420 bash bench/gpu_stress_test.sh "${STRESS_MODEL:-gemma-3-270m}"

@@ -1,15 +1,20 @@
 """Dual-subspace manifold steering for Hugging Face decoders."""
 
-from steering.activations import collect_activations, collect_token_activations
-from steering.calibration import Calibration, CalibrationSettings, calibrate_scale, calibrate_scales
-from steering.generation import Generation, generate
-from steering.hooks import record_residual, steer
-from steering.layers import find_layers, get_layer, guess_layer_template, resolve_layer
-from steering.models import EMBEDDED_MODELS, load_model
-from steering.perplexity import Perplexity, continuation_perplexity
-from steering.steerer import METHODS, FitReport, ManifoldSteerer
-from steering.subspaces import Subspace, contamination_subspace, robust_svd, task_manifold
-from steering.vectors import (
+from steering.core.activations import collect_activations, collect_token_activations
+from steering.core.generation import Generation, generate
+from steering.core.hooks import record_residual, steer
+from steering.core.layers import find_layers, get_layer, guess_layer_template, resolve_layer
+from steering.core.models import EMBEDDED_MODELS, load_model
+from steering.evaluation.perplexity import Perplexity, continuation_perplexity
+from steering.fit.calibration import (
+    Calibration,
+    CalibrationSettings,
+    calibrate_scale,
+    calibrate_scales,
+)
+from steering.fit.steerer import METHODS, FitReport, ManifoldSteerer
+from steering.fit.subspaces import Subspace, contamination_subspace, robust_svd, task_manifold
+from steering.fit.vectors import (
     SteeringVector,
     VectorFileError,
     export_control_vector_gguf,

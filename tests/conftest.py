@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from tiny_models import ARCHS, DTYPES, TinyModel, tiny_model  # noqa: E402
+from tests.helpers.tiny_models import ARCHS, DTYPES, TinyModel, tiny_model  # noqa: E402
 
 # The test machines have few cores shared with other jobs; more threads make torch much slower.
 torch.set_num_threads(1)
@@ -21,7 +16,7 @@ def tokenizer():
     """The SmolLM2 tokenizer (vocab 49152) from the embedded-model cache, ready for steering."""
     from transformers import AutoTokenizer
 
-    from steering.models import embedded_model_dir, prepare_tokenizer
+    from steering.core.models import embedded_model_dir, prepare_tokenizer
 
     try:
         folder = embedded_model_dir("smollm2-135m-instruct")

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import slurm  # noqa: E402  (tests/cluster/slurm.py)
+from tests.cluster import slurm
 
 
 def pytest_configure(config):

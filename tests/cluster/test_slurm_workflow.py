@@ -19,7 +19,7 @@ Asserted:
   exactly, judgment and metrics tables to 1e-4.
 
 The workflow under test is the real one (a snapshot of Snakefile, workflow/
-and steering/) on the tiny project of ``tests/workflow_project.py``, cut to one
+and steering/) on the tiny project of ``tests/helpers/workflow_project.py``, cut to one
 scale and no ablation; see the block marked "WORKFLOW UNDER TEST" below.
 """
 
@@ -73,10 +73,9 @@ WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
 # ---------------------------------------------------------------------------
 # The real workflow (a snapshot of Snakefile, workflow/ and steering/, so edits
 # to the checkout during the test change nothing) on the tiny project of
-# tests/workflow_project.py (random 3-layer Llama), cut to one scale and no
+# tests/helpers/workflow_project.py (random 3-layer Llama), cut to one scale and no
 # ablation: 12 jobs, every rule once or twice.
-sys.path.insert(0, str(REPO / "tests"))
-from workflow_project import build_tiny_model, make_project, snapshot_workflow  # noqa: E402
+from tests.helpers.workflow_project import build_tiny_model, make_project, snapshot_workflow  # noqa: E402
 
 # The rules this run is expected to execute (exactly), split by kind.
 GPU_RULES = list(WORKFLOW_GPU_RULES)

@@ -5,7 +5,7 @@ rule collect_activations:
         npz=f"{R}/activations/activations.npz",
         meta=f"{R}/activations/activations.json",
     input:
-        LIB_MODEL + lib("experiment"),
+        code=code_inputs("collect_activations.py"),
         model=rules.prepare_model.output,
         examples=[f"{config['data']['concepts_dir']}/{c}.txt" for c in CONCEPTS + ["neutral"]],
         prompts=config["data"]["prompts"],

@@ -3,7 +3,8 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from steering.experiment import load_examples, load_prompts, validate_config
+from steering.experiment.code_inputs import imported_modules
+from steering.experiment.config import load_examples, load_prompts, validate_config
 from steering.io import remove_corrupt
 
 min_version("9.0")
@@ -72,16 +73,11 @@ wildcard_constraints:
     scale=r"\d+",
 
 
-def lib(*modules):
-    """Library modules a stage imports: editing one reruns that stage and what follows."""
-    return [str(ROOT / "steering" / f"{m}.py") for m in modules]
-
-
-LIB_MODEL = lib("models", "layers", "hooks", "activations", "generation", "io", "provenance")
-LIB_FIT = LIB_MODEL + lib("subspaces", "calibration", "coherence", "perplexity", "steerer",
-                          "vectors", "memory", "experiment")
-LIB_JUDGE = lib("models", "io", "provenance", "experiment", "judges/base", "judges/local",
-                "judges/openai", "judges/cache", "judges/validation")
+def code_inputs(script):
+    """The library files a stage's script imports (its import graph, derived, never listed):
+    editing one reruns that stage and what follows, and nothing else."""
+    return [str(path) for path in imported_modules(ROOT / "workflow" / "scripts" / script,
+                                                   ROOT / "steering")]
 
 
 def per_job(pattern):

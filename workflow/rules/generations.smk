@@ -10,7 +10,7 @@ rule generate_baseline:
     output:
         f"{R}/generations/baseline.parquet",
     input:
-        LIB_MODEL + lib("experiment"),
+        code=code_inputs("generate_baseline.py"),
         model=rules.prepare_model.output,
         prompts=config["data"]["prompts"],
     params:
@@ -33,7 +33,7 @@ rule generate_steered:
     output:
         f"{R}/generations/{{method}}/scale{{scale}}.parquet",
     input:
-        LIB_MODEL + lib("vectors", "experiment"),
+        code=code_inputs("generate_steered.py"),
         vectors=rules.fit_vectors.output.tensors,
         meta=rules.fit_vectors.output.meta,
         prompts=config["data"]["prompts"],

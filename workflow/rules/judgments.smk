@@ -4,7 +4,7 @@ rule judge_outputs:
     output:
         f"{R}/judgments/{{name}}.parquet",
     input:
-        LIB_JUDGE,
+        code=code_inputs("judge_outputs.py"),
         generations=f"{R}/generations/{{name}}.parquet",
         shots=config["judge"]["shots"],
     params:
@@ -29,7 +29,7 @@ rule validate_judge:
     output:
         f"{R}/judge_validation.parquet",
     input:
-        LIB_JUDGE,
+        code=code_inputs("validate_judge.py"),
         checks=config["judge"]["checks"],
         shots=config["judge"]["shots"],
     params:

@@ -6,7 +6,7 @@ rule compute_metrics:
         se=f"{R}/metrics/se.parquet",
         mean_se=f"{R}/metrics/mean_se.parquet",
     input:
-        lib("metrics", "coherence", "scoring", "io", "provenance", "experiment"),
+        code=code_inputs("compute_metrics.py"),
         generations=per_job(f"{R}/generations/{{method}}/scale{{scale}}.parquet"),
         perplexity=per_job(f"{R}/perplexity/{{method}}/scale{{scale}}.parquet"),
         judgments=per_job(f"{R}/judgments/{{method}}/scale{{scale}}.parquet"),

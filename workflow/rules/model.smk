@@ -3,7 +3,7 @@ rule prepare_model:
     output:
         f"{R}/model/model.json",
     input:
-        LIB_MODEL,
+        code=code_inputs("prepare_model.py"),
     params:
         model=model_params(),
         judge_model=config["judge"]["model"] if config["judge"]["backend"] == "local" else None,

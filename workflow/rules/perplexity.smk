@@ -4,7 +4,7 @@ rule score_perplexity:
     output:
         f"{R}/perplexity/{{name}}.parquet",
     input:
-        LIB_MODEL + lib("perplexity", "coherence"),
+        code=code_inputs("score_perplexity.py"),
         generations=f"{R}/generations/{{name}}.parquet",
     params:
         model=model_params(),

@@ -7,7 +7,7 @@ rule summarize:
         scatter=report(f"{REPORT_DIR}/scatter.png", category="Plots"),
         methods=report(f"{REPORT_DIR}/methods.png", category="Plots"),
     input:
-        lib("metrics", "plots", "report", "io"),
+        code=code_inputs("summarize.py"),
         scores=rules.compute_metrics.output.scores,
         se=rules.compute_metrics.output.se,
         mean_se=rules.compute_metrics.output.mean_se,

@@ -13,7 +13,7 @@ rule fit_vectors:
         meta=f"{R}/vectors/{{method}}/scale{{scale}}.json",
     input:
         unpack(_fit_inputs),
-        code=LIB_FIT,
+        code=code_inputs("fit_vectors.py"),
         prompts=config["data"]["prompts"],
     params:
         model=model_params(),

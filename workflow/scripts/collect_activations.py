@@ -1,12 +1,12 @@
 """Stage 2: activations of every example (largest scale) and of the task-manifold tokens."""
 
-from steering.activations import collect_activations
-from steering.experiment import load_examples, load_prompts
+from steering.core.activations import collect_activations
+from steering.core.models import load_model, model_identity
+from steering.experiment.config import load_examples, load_prompts
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
+from steering.fit.steerer import ManifoldSteerer
 from steering.io import save_npz, write_json
-from steering.models import load_model, model_identity
 from steering.provenance import hash_texts
-from steering.runtime import output_metadata, setup_logging, stage_device
-from steering.steerer import ManifoldSteerer
 
 
 def main(smk) -> None:

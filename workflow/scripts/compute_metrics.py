@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from steering.experiment import load_ratings
+from steering.evaluation.metrics import mean_se_by_scale, se_table
+from steering.evaluation.scoring import join_outputs, scores_table
+from steering.experiment.config import load_ratings
+from steering.experiment.stage import output_metadata, setup_logging
 from steering.io import read_parquet, write_parquet
-from steering.metrics import mean_se_by_scale, se_table
-from steering.runtime import output_metadata, setup_logging
-from steering.scoring import join_outputs, scores_table
 
 
 def joined(generations: str, perplexity: str, judgments: str):

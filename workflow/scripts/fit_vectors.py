@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
-from steering.calibration import CalibrationSettings
-from steering.experiment import load_prompts
+from steering.core.models import load_model, model_identity
+from steering.experiment.config import load_prompts
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
+from steering.fit.calibration import CalibrationSettings
+from steering.fit.steerer import ManifoldSteerer
+from steering.fit.vectors import SteeringVector, load_vectors, save_vectors
 from steering.io import load_npz, read_json
-from steering.models import load_model, model_identity
-from steering.runtime import output_metadata, setup_logging, stage_device
-from steering.steerer import ManifoldSteerer
-from steering.vectors import SteeringVector, load_vectors, save_vectors
 
 
 def random_control(primary: Path, seed: int, identity: dict) -> None:

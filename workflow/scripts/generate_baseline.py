@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from steering.experiment import load_prompts
-from steering.generation import generate
+from steering.core.generation import generate
+from steering.core.models import load_model, model_identity
+from steering.experiment.config import load_prompts
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
 from steering.io import write_parquet
-from steering.models import load_model, model_identity
-from steering.runtime import output_metadata, setup_logging, stage_device
 
 
 def main(smk) -> None:

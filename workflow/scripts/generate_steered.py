@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from steering.experiment import load_prompts
-from steering.generation import generate
+from steering.core.generation import generate
+from steering.core.layers import resolve_layer
+from steering.core.models import load_model, model_identity
+from steering.experiment.config import load_prompts
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
+from steering.fit.vectors import load_vectors
 from steering.io import write_parquet
-from steering.layers import resolve_layer
-from steering.models import load_model, model_identity
-from steering.runtime import output_metadata, setup_logging, stage_device
-from steering.vectors import load_vectors
 
 
 def main(smk) -> None:

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from steering.experiment import load_rubrics
+from steering.evaluation.judges.cache import JudgmentCache
+from steering.evaluation.judges.factory import CachedJudge, make_judge
+from steering.experiment.config import load_rubrics
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
 from steering.io import read_parquet, write_parquet
-from steering.judges.cache import JudgmentCache
-from steering.judges.factory import CachedJudge, make_judge
-from steering.runtime import output_metadata, setup_logging, stage_device
 
 COLUMNS = {"concept": "concept_score", "opposite": "neg_concept_score", "bipolar": "reference"}
 

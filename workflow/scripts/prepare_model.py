@@ -1,9 +1,9 @@
 """Stage 1: make the model loadable offline (embedded GGUF -> cached HF folder), record it."""
 
+from steering.core.layers import num_layers, resolve_layer
+from steering.core.models import load_model, model_identity
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
 from steering.io import write_json
-from steering.layers import num_layers, resolve_layer
-from steering.models import load_model, model_identity
-from steering.runtime import output_metadata, setup_logging, stage_device
 
 
 def main(smk) -> None:

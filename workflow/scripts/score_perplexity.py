@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from steering.coherence import distinct_n
+from steering.core.models import load_model, model_identity
+from steering.evaluation.coherence import distinct_n
+from steering.evaluation.perplexity import continuation_perplexity
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
 from steering.io import read_parquet, write_parquet
-from steering.models import load_model, model_identity
-from steering.perplexity import continuation_perplexity
-from steering.runtime import output_metadata, setup_logging, stage_device
 
 
 def main(smk) -> None:

@@ -4,11 +4,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from steering.evaluation.metrics import control_margin, find_knee, find_knee_noise_aware
+from steering.experiment.stage import setup_logging
 from steering.io import read_json, read_parquet
-from steering.metrics import control_margin, find_knee, find_knee_noise_aware
-from steering.plots import plot_cost_curve, plot_methods, plot_scatter, plot_training_curve
-from steering.report import write_report
-from steering.runtime import setup_logging
+from steering.reporting.plots import (
+    plot_cost_curve,
+    plot_methods,
+    plot_scatter,
+    plot_training_curve,
+)
+from steering.reporting.report import write_report
 
 
 def main(smk) -> None:

@@ -1,11 +1,11 @@
 """Stage 6b: AUROC of the judge on hand-labelled texts, per concept."""
 
-from steering.experiment import load_rubrics
+from steering.evaluation.judges.cache import JudgmentCache
+from steering.evaluation.judges.factory import CachedJudge, make_judge
+from steering.evaluation.judges.validation import load_checks, validate_judge
+from steering.experiment.config import load_rubrics
+from steering.experiment.stage import output_metadata, setup_logging, stage_device
 from steering.io import write_parquet
-from steering.judges.cache import JudgmentCache
-from steering.judges.factory import CachedJudge, make_judge
-from steering.judges.validation import load_checks, validate_judge
-from steering.runtime import output_metadata, setup_logging, stage_device
 
 
 def main(smk) -> None:

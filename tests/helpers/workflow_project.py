@@ -1,0 +1,176 @@
+"""A tiny, fast project for workflow tests: a random-weight model saved to disk, two concepts,
+two scales, two strengths, a few tokens. Used by the workflow and cluster tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+from steering.core.models import embedded_model_dir
+
+REPO = Path(__file__).resolve().parents[2]
+CONCEPTS = ("animal", "object")
+
+
+def build_tiny_model(folder: Path) -> Path:
+    """A seeded 2-layer Llama with SmolLM2's real tokenizer, saved as an HF folder."""
+    if (folder / "config.json").is_file():
+        return folder
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir("smollm2-135m-instruct"))
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    tmp = folder.with_name(folder.name + ".tmp")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    tmp.rename(folder)
+    return folder
+
+
+def tiny_config(model_dir: Path) -> dict:
+    """The tiny experiment's config (relative paths inside the project folder)."""
+    return {
+        "model": {"name": str(model_dir), "layer": 1},
+        "allow_external_paths": True,
+        "concepts": {c: {"description": f"{c}s", "opposite": f"no {c}s"} for c in CONCEPTS},
+        "scales": [2, 4],
+        "strengths": [-1.0, 0.0, 1.0],
+        "generation": {"max_new_tokens": 4, "batch_size": 8},
+        "fit": {"manifold_tokens": 4, "min_manifold_samples": 4, "batch_size": 8},
+        "calibration": {
+            "mode": "search",
+            "multiples": [0.5, 1.0],
+            "n_prompts": 2,
+            "max_new_tokens": 3,
+        },
+        "ablation": {"scales": [4], "methods": ["diffmean"], "random_control": True},
+        "judge": {
+            "model": str(model_dir),
+            "batch_size": 8,
+            "max_text_tokens": 32,
+            "cache": "results/cache/judgments.sqlite",
+        },
+        "metrics": {"n_boot": 20},
+    }
+
+
+def make_project(root: Path, model_dir: Path) -> Path:
+    """Write data files and config.yaml for the tiny experiment into ``root``."""
+    data = root / "data"
+    (data / "concepts").mkdir(parents=True, exist_ok=True)
+    for name in (*CONCEPTS, "neutral"):
+        lines = (REPO / "data" / "concepts" / f"{name}.txt").read_text().splitlines()[:5]
+        (data / "concepts" / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    prompts = (REPO / "data" / "prompts.txt").read_text().splitlines()[:3]
+    (data / "prompts.txt").write_text("\n".join(prompts) + "\n")
+    shots = yaml.safe_load((REPO / "data" / "judge_shots.yaml").read_text())
+    small = {"rubric_version": shots["rubric_version"]}
+    for kind in ("concept", "opposite", "bipolar"):
+        small[kind] = {c: shots[kind][c][:3] for c in CONCEPTS}
+    (data / "judge_shots.yaml").write_text(yaml.safe_dump(small))
+    checks = [json.loads(line) for line in (REPO / "data" / "judge_checks.jsonl").open()]
+    keep = [c for c in checks if c["concept"] in CONCEPTS]
+    (data / "judge_checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in keep))
+    (root / "config.yaml").write_text(yaml.safe_dump(tiny_config(model_dir)))
+    return root
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A fresh copy of a project folder (without results)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("results", ".snakemake"))
+    return target
+
+
+# --- running the workflow through its CLI ---------------------------------------------------
+
+# Every rule of the workflow's DAG (besides the target rule `all`).
+RULES = (
+    "prepare_model",
+    "collect_activations",
+    "fit_vectors",
+    "generate_baseline",
+    "generate_steered",
+    "score_perplexity",
+    "judge_outputs",
+    "validate_judge",
+    "compute_metrics",
+    "summarize",
+)
+WORKFLOW_FILES = ("Snakefile", "workflow", "steering")
+
+
+def snapshot_workflow(target: Path) -> Path:
+    """A copy of the workflow (Snakefile, workflow/, steering/) at ``target``; returns its
+    Snakefile. Snakemake puts the Snakefile's folder first on ``sys.path``, so the copy's
+    ``steering`` is the one the rules import: runs are isolated from edits to the checkout, and
+    a test may edit the copy's library files (they are rule inputs by absolute path)."""
+    target.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        else:
+            shutil.copy2(source, target / name)
+    return target / "Snakefile"
+
+
+def snakemake_env() -> dict[str, str]:
+    """Environment of a workflow subprocess: one thread per job, no SLURM or profile leaks."""
+    import os
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SLURM_") and k != "SNAKEMAKE_PROFILE"
+    }
+    env.update(
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONHASHSEED="0",
+    )
+    return env
+
+
+def snakemake_cmd(snakefile: Path, *args: str) -> list[str]:
+    """``python -m snakemake -s SNAKEFILE ARGS`` with this interpreter (the project venv)."""
+    import sys
+
+    return [sys.executable, "-m", "snakemake", "-s", str(snakefile), *args]
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """Snakemake's "Job stats" table (rule -> job count, without the total) from its log;
+    {} when it says there is nothing to be done."""
+    import re
+
+    if "Nothing to be done" in output:
+        return {}
+    match = re.search(r"Job stats:\n\s*job\s+count\n[- ]+\n(.*?)\ntotal\s+(\d+)", output, re.S)
+    if match is None:
+        raise AssertionError(f"no 'Job stats' table in Snakemake's output:\n{output}")
+    stats = {}
+    for line in match.group(1).splitlines():
+        rule, count = line.split()
+        stats[rule] = int(count)
+    assert sum(stats.values()) == int(match.group(2)), output
+    return stats

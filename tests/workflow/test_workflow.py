@@ -1,0 +1,579 @@
+"""The Snakemake workflow, run through its CLI on the tiny project of ``workflow_project``.
+
+One module-scoped full run (``done``) is shared by the tests that only inspect it; the tests
+that edit code or config do dry runs (``-n``) against it and restore what they edit. Every run
+uses a snapshot of the workflow (Snakefile, workflow/, steering/) taken once per module, so edits
+to the checkout while the tests run change nothing, and the library-edit test edits the snapshot,
+never the repository.
+
+On a busy 1-2 core machine a full tiny run (25 jobs) takes 3-5 minutes; this module does two
+(``done`` and the killed-then-resumed run), so it takes about 10 minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from steering.io import is_readable, parquet_metadata, read_json, read_parquet
+from tests.helpers.workflow_project import (
+    CONCEPTS,
+    REPO,
+    RULES,
+    build_tiny_model,
+    job_stats,
+    make_project,
+    snakemake_cmd,
+    snakemake_env,
+    snapshot_workflow,
+    tiny_config,
+)
+
+pytestmark = pytest.mark.workflow
+
+# Two jobs at a time: each job is mostly Python/torch start-up, so this overlaps well.
+RUN_ARGS = ("--cores", "2", "--resources", "gpu=2")
+RUN_TIMEOUT_S = 1200
+DRY_TIMEOUT_S = 120
+
+# The tiny config: dual at scales 2 and 4, diffmean + random control at the ablation scale 4.
+JOBS = [("dual", 2), ("dual", 4), ("diffmean", 4), ("random", 4)]
+STEERED = [f"{m}/scale{s}" for m, s in JOBS]
+FULL_RUN = {
+    "prepare_model": 1,
+    "collect_activations": 1,
+    "fit_vectors": 4,
+    "generate_baseline": 1,
+    "generate_steered": 4,
+    "score_perplexity": 5,
+    "judge_outputs": 5,
+    "validate_judge": 1,
+    "compute_metrics": 1,
+    "summarize": 1,
+    "all": 1,
+}
+REPORT_FILES = ["report.md", "training_curve.png", "cost_curve.png", "scatter.png", "methods.png"]
+PROVENANCE_KEYS = {"config_hash", "library_version", "code_hash"}
+KNEE = re.compile(
+    r"knee of the training curve is at \*\*\d+ samples per concept\*\*"
+    r"|No knee was found"
+)
+
+
+def declared_outputs() -> list[str]:
+    """Every output the tiny config declares (relative to the project folder)."""
+    outputs = [
+        "results/model/model.json",
+        "results/activations/activations.npz",
+        "results/activations/activations.json",
+        "results/judge_validation.parquet",
+        "results/metrics/scores.parquet",
+        "results/metrics/se.parquet",
+        "results/metrics/mean_se.parquet",
+    ]
+    outputs += [f"results/report/{name}" for name in REPORT_FILES]
+    for name in ["baseline", *STEERED]:
+        outputs += [
+            f"results/{kind}/{name}.parquet" for kind in ("generations", "perplexity", "judgments")
+        ]
+    for name in STEERED:
+        outputs += [f"results/vectors/{name}.safetensors", f"results/vectors/{name}.json"]
+    return outputs
+
+
+@dataclass
+class Run:
+    project: Path
+    snakefile: Path
+    output: str  # stdout + stderr of the run
+    seconds: float
+
+
+def snakemake(
+    project: Path, snakefile: Path, *args: str, timeout: float = RUN_TIMEOUT_S, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the workflow's CLI in ``project`` (stdout + stderr in ``.stdout``)."""
+    proc = subprocess.run(
+        snakemake_cmd(snakefile, *args),
+        cwd=project,
+        env=snakemake_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout}"
+    return proc
+
+
+def dry_run(project: Path, snakefile: Path, *args: str) -> dict[str, int]:
+    """Jobs (rule -> count) a run would execute now, from the dry run's "Job stats"."""
+    proc = snakemake(project, snakefile, "-n", "--quiet", "rules", *args, timeout=DRY_TIMEOUT_S)
+    return job_stats(proc.stdout)
+
+
+def full_run(project: Path, snakefile: Path, *args: str) -> Run:
+    start = time.monotonic()
+    proc = snakemake(project, snakefile, *RUN_ARGS, *args)
+    return Run(project, snakefile, proc.stdout, time.monotonic() - start)
+
+
+def result_files(project: Path) -> set[str]:
+    """Non-hidden files under results/ (relative to the project)."""
+    root = project / "results"
+    return {
+        str(p.relative_to(project))
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    }
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("workflow")
+
+
+@pytest.fixture(scope="module")
+def model_dir(work) -> Path:
+    return build_tiny_model(work / "model")
+
+
+@pytest.fixture(scope="module")
+def snakefile(work) -> Path:
+    """The module's snapshot of the workflow."""
+    return snapshot_workflow(work / "repo")
+
+
+@pytest.fixture(scope="module")
+def done(work, model_dir, snakefile) -> Run:
+    """The tiny project after one complete run (not to be modified by tests)."""
+    return full_run(make_project(work / "done", model_dir), snakefile)
+
+
+@pytest.fixture
+def fresh_project(tmp_path, model_dir) -> Path:
+    return make_project(tmp_path / "project", model_dir)
+
+
+# --- 1. the DAG -----------------------------------------------------------------------------
+
+
+def test_dry_run_lists_every_rule(fresh_project, snakefile):
+    stats = dry_run(fresh_project, snakefile)
+    assert set(stats) == {*RULES, "all"}
+    assert stats == FULL_RUN
+    assert not (fresh_project / "results").exists(), "a dry run wrote results"
+
+
+MODEL_RULES = [
+    "prepare_model",
+    "collect_activations",
+    "fit_vectors",
+    "generate_baseline",
+    "generate_steered",
+    "score_perplexity",
+    "judge_outputs",
+    "validate_judge",
+]
+
+
+@pytest.mark.parametrize(("profile", "threads", "model_jobs"), [("cpu", 1, 2), ("local", 2, 1)])
+def test_shipped_profiles_set_threads_and_model_jobs(
+    fresh_project, snakefile, profile, threads, model_jobs
+):
+    """The cpu profile runs two 1-thread model jobs at a time, local one 2-thread job."""
+    proc = snakemake(
+        fresh_project,
+        snakefile,
+        "-n",
+        "-p",
+        "--profile",
+        str(REPO / "workflow" / "profiles" / profile),
+        timeout=DRY_TIMEOUT_S,
+    )
+    assert job_stats(proc.stdout) == FULL_RUN
+    config = yaml.safe_load((REPO / "workflow" / "profiles" / profile / "config.yaml").read_text())
+    assert config["resources"] == [f"gpu={model_jobs}"]
+    jobs = re.split(r"\n(?=\S*rule \w+:)", proc.stdout)
+    for rule in MODEL_RULES:
+        blocks = [b for b in jobs if re.match(rf"\S*rule {rule}:", b)]
+        assert blocks, f"no {rule} job in the dry run"
+        for block in blocks:
+            shown = re.search(r"\n\s+threads: (\d+)", block)
+            expected = 1 if rule == "prepare_model" else threads  # it declares no threads
+            assert (int(shown.group(1)) if shown else 1) == expected, (rule, block)
+
+
+# --- 2. the full run ------------------------------------------------------------------------
+
+
+def test_full_run_ran_every_job_once(done):
+    assert job_stats(done.output) == FULL_RUN
+    assert "25 of 25 steps (100%) done" in done.output
+    print(f"full tiny run: {done.seconds:.0f} s")
+
+
+def test_full_run_writes_every_declared_output(done):
+    missing = [f for f in declared_outputs() if not (done.project / f).is_file()]
+    assert not missing
+    unreadable = [f for f in declared_outputs() if not is_readable(done.project / f)]
+    assert not unreadable
+    for name in REPORT_FILES[1:]:
+        assert (done.project / "results/report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # no temp files left behind
+    assert not [p for p in (done.project / "results").rglob(".*") if p.is_file()]
+
+
+def test_generations_have_the_configured_rows(done):
+    config = tiny_config(Path("unused"))
+    prompts = (done.project / "data/prompts.txt").read_text().splitlines()
+    nonzero = sorted(s for s in config["strengths"] if s != 0)
+    baseline = read_parquet(done.project / "results/generations/baseline.parquet")
+    assert (baseline.strength == 0).all()
+    assert sorted(baseline.prompt_id) == list(range(len(prompts)))
+    for method, scale in JOBS:
+        frame = read_parquet(done.project / f"results/generations/{method}/scale{scale}.parquet")
+        assert len(frame) == len(CONCEPTS) * len(prompts) * len(nonzero)
+        assert (frame.strength != 0).all()
+        assert sorted(set(frame.strength)) == nonzero
+        assert set(frame.concept) == set(CONCEPTS)
+        assert set(frame.method) == {method} and set(frame.scale) == {scale}
+        assert frame.output_id.is_unique
+        assert frame.text.map(lambda t: isinstance(t, str)).all()
+
+
+def test_vectors_and_metrics_cover_every_job(done):
+    for method, scale in JOBS:
+        meta = read_json(done.project / f"results/vectors/{method}/scale{scale}.json")
+        assert meta["scale"] == scale
+        assert meta["fit"]["fit_seconds"] >= 0
+    mean = read_parquet(done.project / "results/metrics/mean_se.parquet")
+    assert sorted(zip(mean.method, mean.scale, strict=True)) == sorted(JOBS)
+    se = read_parquet(done.project / "results/metrics/se.parquet")
+    assert {(m, s, c) for m, s, c in zip(se.method, se.scale, se.concept, strict=True)} == {
+        (m, s, c) for m, s in JOBS for c in CONCEPTS
+    }
+    validation = read_parquet(done.project / "results/judge_validation.parquet")
+    assert len(validation) > 0
+    activations = read_json(done.project / "results/activations/activations.json")
+    assert activations
+
+
+def test_parquet_outputs_carry_provenance(done):
+    parquets = [f for f in declared_outputs() if f.endswith(".parquet")]
+    hashes = set()
+    for name in parquets:
+        meta = parquet_metadata(done.project / name)
+        assert set(meta) >= PROVENANCE_KEYS, (name, meta)
+        assert re.fullmatch(r"[0-9a-f]{64}", meta["config_hash"]), (name, meta)
+        assert meta["library_version"], name
+        hashes.add(meta["code_hash"])
+    assert len(hashes) == 1, "outputs of one run record different code hashes"
+
+
+def test_report_states_the_knee(done):
+    report = (done.project / "results/report/report.md").read_text()
+    assert KNEE.search(report), report[:3000]
+    for name in REPORT_FILES[1:]:
+        assert name in report, f"report does not show {name}"
+
+
+# --- 3. nothing to redo ---------------------------------------------------------------------
+
+
+def test_second_run_has_nothing_to_do(done):
+    proc = snakemake(done.project, done.snakefile, "-n", timeout=DRY_TIMEOUT_S)
+    assert "Nothing to be done" in proc.stdout, proc.stdout
+
+
+def test_copied_project_stays_up_to_date(done, tmp_path):
+    """A project folder copied with results/ and .snakemake/ (mtimes kept) is still done."""
+    copy = tmp_path / "copy"
+    shutil.copytree(done.project, copy, symlinks=True)
+    assert dry_run(copy, done.snakefile) == {}
+
+
+# --- 4. invalidation ------------------------------------------------------------------------
+
+DOWNSTREAM = {"compute_metrics": 1, "summarize": 1, "all": 1}
+
+
+def test_library_edit_reruns_only_its_stages(done):
+    """Library files are inputs (checksummed): a touch reruns nothing, a real edit of the
+    judge reruns the judge stages and what follows, and restoring the text undoes it."""
+    judge_code = done.snakefile.parent / "steering" / "judges" / "local.py"
+    original = judge_code.read_bytes()
+    try:
+        judge_code.touch()
+        assert dry_run(done.project, done.snakefile) == {}, "touch alone reran something"
+
+        judge_code.write_bytes(original + b"\n# an edit that changes the checksum\n")
+        assert dry_run(done.project, done.snakefile) == {
+            "judge_outputs": 5,
+            "validate_judge": 1,
+            **DOWNSTREAM,
+        }
+    finally:
+        judge_code.write_bytes(original)
+    assert dry_run(done.project, done.snakefile) == {}, "restoring the file left reruns"
+
+
+def override(tmp_path: Path, **changes) -> tuple[str, str]:
+    """``--configfile`` arguments extending the project's config.yaml with ``changes``.
+    (Not ``--config``: Snakemake reads its list values as lists of strings.)"""
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump(changes))
+    return "--configfile", str(path)
+
+
+def test_new_strengths_rerun_steered_generation_and_after(done, tmp_path):
+    stats = dry_run(
+        done.project, done.snakefile, *override(tmp_path, strengths=[-1.0, 0.0, 0.5, 1.0])
+    )
+    assert stats == {"generate_steered": 4, "score_perplexity": 4, "judge_outputs": 4, **DOWNSTREAM}
+
+
+def test_new_scale_adds_only_its_jobs(done, tmp_path):
+    stats = dry_run(done.project, done.snakefile, *override(tmp_path, scales=[2, 3, 4]))
+    assert stats == {
+        "fit_vectors": 1,
+        "generate_steered": 1,
+        "score_perplexity": 1,
+        "judge_outputs": 1,
+        **DOWNSTREAM,
+    }
+
+
+def test_edited_config_file_is_seen(done, tmp_path):
+    """The same change made in config.yaml (of a copied project) instead of --config."""
+    copy = tmp_path / "copy"
+    shutil.copytree(done.project, copy, symlinks=True)
+    config = yaml.safe_load((copy / "config.yaml").read_text())
+    config["generation"]["max_new_tokens"] += 1  # generation params: baseline too
+    (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    stats = dry_run(copy, done.snakefile)
+    assert stats == {
+        "generate_baseline": 1,
+        "generate_steered": 4,
+        "score_perplexity": 5,
+        "judge_outputs": 5,
+        **DOWNSTREAM,
+    }
+
+
+# --- 6. bad configs fail before any job -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"scalez": [2]}, "scalez"),
+        ({"scales": "two"}, "scales"),
+        ({"scales": [4, 2]}, "scales"),
+    ],
+    ids=["unknown-key", "wrong-type", "decreasing-scales"],
+)
+def test_bad_config_fails_before_any_job(fresh_project, snakefile, change, named):
+    config = yaml.safe_load((fresh_project / "config.yaml").read_text())
+    config.update(change)
+    (fresh_project / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(fresh_project, snakefile, *RUN_ARGS, timeout=DRY_TIMEOUT_S, check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert named in proc.stdout, proc.stdout
+    if named == "scales" and isinstance(change["scales"], list):
+        assert "[4, 2]" in proc.stdout, proc.stdout
+    assert "Job stats" not in proc.stdout and "rule prepare_model" not in proc.stdout
+    assert not (fresh_project / "results").exists()
+
+
+# --- 5 + 7. a killed run resumes to the same results ----------------------------------------
+
+
+@dataclass
+class Killed:
+    project: Path
+    killed_during: str  # the log file whose appearance triggered the kill
+    files_after_kill: set[str]
+    hidden_after_kill: list[str]
+    resume: Run
+
+
+def _running_job_log(project: Path) -> str | None:
+    logs = project / "results" / "logs"
+    for pattern in (
+        "generate_steered/*/*.log",
+        "generate_baseline.log",
+        "judge_outputs/*.log",
+        "judge_outputs/*/*.log",
+    ):
+        found = sorted(logs.glob(pattern))
+        if found:
+            return str(found[0].relative_to(project))
+    return None
+
+
+def _processes_in(folder: Path) -> list[int]:
+    import psutil
+
+    pids = []
+    for proc in psutil.process_iter(["pid", "cwd"]):
+        cwd = proc.info.get("cwd")
+        if cwd and Path(cwd).is_relative_to(folder):
+            pids.append(proc.info["pid"])
+    return pids
+
+
+@pytest.fixture(scope="module")
+def killed(work, model_dir, snakefile, done) -> Killed:
+    """A fresh run SIGKILLed (whole process group) while a generation or judge job runs,
+    then resumed to completion. Runs after ``done`` so the two do not compete for the CPUs."""
+    project = make_project(work / "killed", model_dir)
+    with open(work / "killed.log", "w") as log:
+        proc = subprocess.Popen(
+            snakemake_cmd(snakefile, *RUN_ARGS),
+            cwd=project,
+            env=snakemake_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + RUN_TIMEOUT_S
+            trigger = None
+            while trigger is None:
+                assert proc.poll() is None, "the run ended before a generation/judge job started"
+                assert time.monotonic() < deadline, "no generation/judge job started"
+                time.sleep(0.2)
+                trigger = _running_job_log(project)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Snakemake runs jobs in its own process group: nothing of the run survives
+    for _ in range(50):
+        if not _processes_in(project):
+            break
+        time.sleep(0.1)
+    assert not _processes_in(project), "job processes survived the kill of the group"
+    root = project / "results"
+    hidden = sorted(str(p.relative_to(project)) for p in root.rglob(".*") if p.is_file())
+    files = result_files(project)
+    # SIGKILL leaves Snakemake's lock, and an incomplete-marker on the outputs of jobs that
+    # were running (or had written their output but were not yet registered as finished)
+    locked = snakemake(project, snakefile, *RUN_ARGS, timeout=DRY_TIMEOUT_S, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout, locked.stdout
+    snakemake(project, snakefile, "--unlock", timeout=DRY_TIMEOUT_S)
+    resume = full_run(project, snakefile, "--rerun-incomplete")
+    return Killed(project, trigger, files, hidden, resume)
+
+
+def test_killed_run_leaves_no_corrupt_output(killed, done):
+    print(
+        f"killed while {killed.killed_during} was being written; hidden temp files left: "
+        f"{killed.hidden_after_kill}"
+    )
+    # every non-hidden file is one a complete run has (no stray partial file) ...
+    stray = killed.files_after_kill - result_files(done.project)
+    assert not stray, f"partial files under final-looking names: {sorted(stray)}"
+    # ... the run was really cut short ...
+    outputs = set(declared_outputs())
+    assert outputs - killed.files_after_kill, "the kill came after the run had finished"
+    # ... and every output present is readable
+    present = sorted(outputs & killed.files_after_kill)
+    assert present, "nothing was written before the kill"
+    for name in present:
+        assert is_readable(killed.project / name), f"{name} is corrupt after the kill"
+    # hidden leftovers are only the atomic writers' temp files
+    assert all(Path(p).name.endswith(".tmp") for p in killed.hidden_after_kill)
+
+
+def test_killed_run_resumes_to_completion(killed):
+    """``--unlock`` then a rerun with ``--rerun-incomplete`` finishes the run: the jobs that
+    had not finished are rerun, the finished ones are not."""
+    project = killed.project
+    assert "25 of 25" not in killed.resume.output
+    ran = job_stats(killed.resume.output)
+    assert 0 < sum(ran.values()) < sum(FULL_RUN.values()), ran
+    missing = [f for f in declared_outputs() if not is_readable(project / f)]
+    assert not missing
+    with sqlite3.connect(project / "results/cache/judgments.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert (
+        "Nothing to be done"
+        in snakemake(project, killed.resume.snakefile, "-n", timeout=DRY_TIMEOUT_S).stdout
+    )
+
+
+def test_runs_are_reproducible(done, killed):
+    """Two runs of one config in two folders (one of them killed and resumed) agree: the
+    generations byte for byte, perplexity exactly, judgments to 1e-6 and metrics to 1e-4.
+
+    Not exactly: the local judge's scores vary in the last bits (~1e-8) with the batch a text
+    is scored in, and which texts reach the judge (rather than the run's shared judgment cache)
+    depends on the order the judge jobs ran in, which differs between runs. The random tiny
+    model's scores are nearly constant, so SE (a correlation) amplifies that to ~1e-5."""
+    for name in ["baseline", *STEERED]:
+        path = f"results/generations/{name}.parquet"
+        assert (done.project / path).read_bytes() == (killed.project / path).read_bytes(), path
+        path = f"results/perplexity/{name}.parquet"
+        assert read_parquet(done.project / path).equals(read_parquet(killed.project / path))
+    tables = {f"results/judgments/{name}.parquet": 1e-6 for name in ["baseline", *STEERED]}
+    tables |= {f"results/metrics/{name}.parquet": 1e-4 for name in ("scores", "se", "mean_se")}
+    for path, tolerance in tables.items():
+        a, b = read_parquet(done.project / path), read_parquet(killed.project / path)
+        pd.testing.assert_frame_equal(
+            a, b, check_exact=False, rtol=tolerance, atol=tolerance, obj=path
+        )
+
+
+# --- 8. the real default config, cut down ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_real_default_config_cut_down(tmp_path, snakefile):
+    """The repository's config.yaml (embedded gemma-3-270m, real data), cut to two concepts,
+    scales 2 and 4, two prompts, 8 tokens, fixed calibration, no ablation and 3 + 3 judge
+    validation texts per concept."""
+    project = tmp_path / "real"
+    shutil.copytree(REPO / "data", project / "data")
+    checks = [json.loads(line) for line in (REPO / "data/judge_checks.jsonl").open()]
+    keep = [
+        c
+        for concept in ("person", "animal")
+        for label in (1, 0)
+        for c in [c for c in checks if (c["concept"], c["label"]) == (concept, label)][:3]
+    ]
+    (project / "data/judge_checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in keep))
+    prompts = (REPO / "data/prompts.txt").read_text().splitlines()[:2]
+    (project / "prompts.txt").write_text("\n".join(prompts) + "\n")
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["concepts"] = {c: config["concepts"][c] for c in ("person", "animal")}
+    config["scales"] = [2, 4]
+    config["data"]["prompts"] = "prompts.txt"
+    config["generation"]["max_new_tokens"] = 8
+    config["calibration"]["mode"] = "fixed"
+    config["ablation"] = {"scales": [], "methods": [], "random_control": False}
+    config["metrics"]["n_boot"] = 50
+    (project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    start = time.monotonic()
+    proc = snakemake(project, snakefile, *RUN_ARGS)
+    print(f"real cut-down run: {time.monotonic() - start:.0f} s")
+    assert job_stats(proc.stdout)["generate_steered"] == 2
+    report = (project / "results/report/report.md").read_text()
+    assert KNEE.search(report), report[:3000]
+    assert "gemma-3-270m" in report
