@@ -91,21 +91,5 @@ def spearman(
 def pearson(
     x: npt.ArrayLike, y: npt.ArrayLike, *, x_name: str = "x", y_name: str = "y"
 ) -> Correlation:
-    """Pearson correlation that reports, rather than returns NaN for, undefined cases.
-
-    Undefined (value 0.0, ``defined=False``): fewer than 3 points, any NaN/inf, or a constant
-    input.
-
-    Args:
-        x: First sample, 1-D.
-        y: Second sample, same length as ``x``.
-        x_name: How to name ``x`` in reasons and errors.
-        y_name: How to name ``y`` in reasons and errors.
-
-    Returns:
-        The correlation.
-
-    Raises:
-        ValueError: If the inputs are not 1-D numeric vectors of equal length.
-    """
+    """Pearson correlation; arguments, undefined cases and errors as in :func:`spearman`."""
     return _correlate(x, y, "pearson", x_name, y_name)

@@ -1,73 +1,27 @@
-"""PNG figures for the steering-effectiveness report (seaborn + matplotlib, Agg backend).
+"""The report's figures: training curve, cost curve, delta scatter and method comparison.
 
-Every function writes one PNG atomically (:func:`steering.io.atomic_path`), so a reader never
-sees a half-written image. ``n_examples`` is the number of training examples per concept.
+Every function writes one PNG atomically (:func:`steering.reporting.figures.save_figure`).
+``n_examples`` is the number of training examples per concept.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from matplotlib.figure import Figure
 
-from steering.evaluation.coherence import require_columns
 from steering.evaluation.knee import Knee
-from steering.io import atomic_path
-
-DPI: Final[int] = 120
-SE_LABEL: Final[str] = "steering effectiveness SE (unitless, -1 to 1)"
-N_EXAMPLES_LABEL: Final[str] = "training examples per concept (count, log2 axis)"
-DELTA_LABEL: Final[str] = "judge delta (concept - opposite score, points)"
-
-
-def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    require_columns(df, columns, what)
-    if df.empty:
-        raise ValueError(f"{what} is empty; there is nothing to plot")
-
-
-def _pick_method(df: pd.DataFrame, method: str, what: str) -> pd.DataFrame:
-    picked = df.loc[df["method"] == method]
-    if picked.empty:
-        raise ValueError(
-            f"method {method!r} is not in {what} (methods: {sorted(set(df['method']))}); "
-            "pass method=<one of those>"
-        )
-    return picked
-
-
-def save_figure(fig: Figure, path: Path | str) -> Path:
-    """Save a figure as PNG atomically and close it.
-
-    Args:
-        fig: The figure.
-        path: Target ``.png`` path; its folder is created if needed.
-
-    Returns:
-        The target path.
-    """
-    target = Path(path)
-    try:
-        with atomic_path(target, ".png") as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return target
-
-
-def _log2_axis(ax: plt.Axes, n_examples: list[int]) -> None:
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(n_examples)
-    ax.set_xticklabels([str(n) for n in n_examples])
-    ax.minorticks_off()
+from steering.reporting.figures import (
+    DELTA_LABEL,
+    N_EXAMPLES_LABEL,
+    SE_LABEL,
+    log2_axis,
+    pick_method,
+    require_rows,
+    save_figure,
+)
 
 
 def plot_training_curve(
@@ -94,10 +48,10 @@ def plot_training_curve(
     Raises:
         ValueError: If columns are missing or ``method`` is absent.
     """
-    _require(se_table, ["method", "n_examples", "concept", "se"], "se_table")
-    _require(mean_table, ["method", "n_examples", "mean_se", "ci_low", "ci_high"], "mean_table")
-    per_concept = _pick_method(se_table, method, "se_table")
-    mean = _pick_method(mean_table, method, "mean_table").sort_values("n_examples")
+    require_rows(se_table, ["method", "n_examples", "concept", "se"], "se_table")
+    require_rows(mean_table, ["method", "n_examples", "mean_se", "ci_low", "ci_high"], "mean_table")
+    per_concept = pick_method(se_table, method, "se_table")
+    mean = pick_method(mean_table, method, "mean_table").sort_values("n_examples")
     ticks = sorted(
         {int(n) for n in per_concept["n_examples"]} | {int(n) for n in mean["n_examples"]}
     )
@@ -137,7 +91,7 @@ def plot_training_curve(
         )
     else:
         ax.text(0.02, 0.95, "no knee found", transform=ax.transAxes, color="crimson", va="top")
-    _log2_axis(ax, ticks)
+    log2_axis(ax, ticks)
     ax.set_xlabel(N_EXAMPLES_LABEL)
     ax.set_ylabel(SE_LABEL)
     ax.set_title(f"Training curve: steering effectiveness vs training data ({method})")
@@ -160,7 +114,7 @@ def plot_cost_curve(cost: pd.DataFrame, path: Path | str) -> Path:
     Raises:
         ValueError: If columns are missing or ``memory_kind`` holds another value.
     """
-    _require(cost, ["n_examples", "fit_seconds", "peak_memory_mb", "memory_kind"], "cost")
+    require_rows(cost, ["n_examples", "fit_seconds", "peak_memory_mb", "memory_kind"], "cost")
     kinds = sorted(set(cost["memory_kind"]))
     unknown = [k for k in kinds if k not in ("cuda", "rss")]
     if unknown:
@@ -185,7 +139,7 @@ def plot_cost_curve(cost: pd.DataFrame, path: Path | str) -> Path:
     ax_mem.set_ylabel(f"{' / '.join(memory_names[k] for k in kinds)} (MB)")
     ax_mem.set_title("Peak memory")
     for ax in (ax_time, ax_mem):
-        _log2_axis(ax, ticks)
+        log2_axis(ax, ticks)
         ax.set_xlabel(N_EXAMPLES_LABEL)
         ax.grid(True, alpha=0.3)
         ax.set_ylim(bottom=0)
@@ -217,8 +171,8 @@ def plot_scatter(
         ValueError: If columns are missing, or ``method``/``n_examples`` select no rows.
     """
     columns = ["method", "n_examples", "concept", "strength", "delta", "reference"]
-    _require(scores, columns, "scores")
-    data = _pick_method(scores, method, "scores")
+    require_rows(scores, columns, "scores")
+    data = pick_method(scores, method, "scores")
     if n_examples is not None:
         data = data.loc[data["n_examples"] == n_examples]
         if data.empty:
@@ -282,7 +236,7 @@ def plot_methods(
     Raises:
         ValueError: If columns are missing or ``n_examples`` selects no rows.
     """
-    _require(se_table, ["method", "n_examples", "concept", "se"], "se_table")
+    require_rows(se_table, ["method", "n_examples", "concept", "se"], "se_table")
     data = se_table
     if n_examples is not None:
         data = se_table.loc[se_table["n_examples"] == n_examples]
@@ -338,5 +292,4 @@ __all__ = [
     "plot_methods",
     "plot_scatter",
     "plot_training_curve",
-    "save_figure",
 ]
