@@ -1,12 +1,14 @@
 """Coherence of generated text: distinct-n and the coherence rules (prototype and robust).
 
-Kept apart from ``steering.evaluation.metrics`` so that strength calibration, which uses these
-rules, does not depend on the SE, bootstrap and knee code.
+Kept apart from the SE, bootstrap and knee modules so that strength calibration, which uses
+these rules, does not depend on them. Also home of :func:`require_columns`, the one check that a
+table has the columns a function needs.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Final
 
 import pandas as pd
@@ -23,13 +25,22 @@ _ROBUST_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
-def _require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], what: str) -> None:
+def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise a ``ValueError`` naming the missing columns unless ``df`` has all of ``columns``.
+
+    Args:
+        df: The table to check.
+        columns: The column names it needs.
+        what: How to name the table in the error (e.g. the argument or file name).
+
+    Raises:
+        ValueError: If any column is missing; the message lists the missing and present columns.
+    """
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(
-            f"{what} is missing column(s) {missing}; it has {list(df.columns)}. "
-            "Add the missing columns (see the steering.evaluation.metrics module docstring "
-            "for the schema)."
+            f"{what} is missing column(s) {missing}; it has {list(df.columns)}. Add the missing "
+            "columns (the per-output scores schema is in steering.evaluation.scoring)."
         )
 
 
@@ -102,7 +113,7 @@ def coherence_flags(
             f"unknown coherence rule {rule!r}; valid rules are {', '.join(COHERENCE_RULES)}"
         )
     _check_ratio(ratio, distinct_ratio)
-    _require_columns(df, _PROTOTYPE_COLUMNS if rule == "prototype" else _ROBUST_COLUMNS, "df")
+    require_columns(df, _PROTOTYPE_COLUMNS if rule == "prototype" else _ROBUST_COLUMNS, "df")
     ok = df["perplexity"].astype(float) <= ratio * df["baseline_perplexity"].astype(float)
     if rule == "robust":
         ok &= df["ppl_first_k"].astype(float) <= ratio * df["baseline_ppl_first_k"].astype(float)

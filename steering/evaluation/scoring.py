@@ -1,4 +1,11 @@
-"""Assemble the per-output scores table from generations, perplexity and judgments."""
+"""Assemble the per-output scores table from generations, perplexity and judgments.
+
+The scores table (input to :mod:`steering.evaluation.tables`) has one row per generated output
+per concept: ``method``, ``n_examples`` (training examples per concept), ``concept``,
+``prompt_id``, ``strength`` (including 0.0 baseline rows), ``text``, ``concept_score``,
+``neg_concept_score``, ``delta``, ``reference``, ``perplexity``, ``baseline_perplexity``,
+``ppl_first_k``, ``baseline_ppl_first_k``, ``distinct2``, ``baseline_distinct2``.
+"""
 
 from __future__ import annotations
 
@@ -27,12 +34,13 @@ def scores_table(
     *,
     ratings_name: str = "ratings",
 ) -> pd.DataFrame:
-    """The per-output table of ``steering.evaluation.metrics`` (schema in its docstring).
+    """The per-output scores table (schema in the module docstring).
 
     Args:
-        steered: Joined steered outputs (:func:`join_outputs`), one frame per (method, scale).
+        steered: Joined steered outputs (:func:`join_outputs`), one frame per
+            (method, n_examples).
         baseline: Joined unsteered outputs, judged once per concept; they enter every
-            (method, scale) group as its strength-0 rows, and give each prompt's baseline
+            (method, n_examples) group as its strength-0 rows, and give each prompt's baseline
             perplexity and distinct-2.
         ratings: Human ratings (``concept``, ``score`` and ``output_id`` or ``text``) that
             replace the second judge pass as the reference of r. Every output must be rated.
@@ -43,8 +51,8 @@ def scores_table(
         raise ValueError("No steered outputs to score.")
     steered_all = pd.concat(frames, ignore_index=True)
     per_prompt = baseline.drop_duplicates("prompt_id").set_index("prompt_id")[list(BASE_COLUMNS)]
-    groups = steered_all[["method", "scale"]].drop_duplicates().itertuples(index=False)
-    parts = [steered_all] + [baseline.assign(method=m, scale=s) for m, s in groups]
+    groups = steered_all[["method", "n_examples"]].drop_duplicates().itertuples(index=False)
+    parts = [steered_all] + [baseline.assign(method=m, n_examples=n) for m, n in groups]
     scores = pd.concat(parts, ignore_index=True)
     for column in BASE_COLUMNS:
         scores[f"baseline_{column}"] = scores.prompt_id.map(per_prompt[column])
@@ -62,5 +70,5 @@ def scores_table(
                 "every output, or set judge.ratings: null to use the second judge pass."
             )
         scores["reference"] = scores.reference.astype(float)
-    order = ["method", "scale", "concept", "prompt_id", "strength"]
+    order = ["method", "n_examples", "concept", "prompt_id", "strength"]
     return scores.sort_values(order).reset_index(drop=True)

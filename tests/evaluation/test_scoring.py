@@ -6,13 +6,13 @@ import pytest
 from steering.evaluation.scoring import join_outputs, scores_table
 
 
-def _generations(method: str, scale: int, concept: str, strengths: list[float]) -> pd.DataFrame:
-    rows = [(f"{method}:s{scale}:{concept}:p{p}:{s:+g}", p, s) for p in (0, 1) for s in strengths]
+def _generations(method: str, n: int, concept: str, strengths: list[float]) -> pd.DataFrame:
+    rows = [(f"{method}:s{n}:{concept}:p{p}:{s:+g}", p, s) for p in (0, 1) for s in strengths]
     return pd.DataFrame(
         {
             "output_id": [r[0] for r in rows],
             "method": method,
-            "scale": scale,
+            "n_examples": n,
             "concept": concept,
             "prompt_id": [r[1] for r in rows],
             "prompt": "Hello, ",
@@ -69,7 +69,7 @@ def test_baseline_rows_join_every_group_with_per_prompt_baselines(parts) -> None
     # 2 groups x (2 prompts x 2 strengths steered + 2 baseline rows) = 12 rows
     assert len(scores) == 12
     zero = scores[scores.strength == 0]
-    pairs = sorted(zip(zero.method, zero.scale, strict=True))
+    pairs = sorted(zip(zero.method, zero.n_examples, strict=True))
     assert pairs == [("dual", 2)] * 2 + [("dual", 4)] * 2
     assert (scores.baseline_perplexity == 3.0).all()
     assert (scores.baseline_ppl_first_k == 6.0).all()

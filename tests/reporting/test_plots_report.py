@@ -9,14 +9,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from steering.evaluation.metrics import (
-    Knee,
-    control_margin,
-    find_knee,
-    find_knee_noise_aware,
-    mean_se_by_scale,
-    se_table,
-)
+from steering.evaluation.knee import Knee, find_knee, find_knee_noise_aware
+from steering.evaluation.tables import control_margin, mean_se_table, se_table
 from steering.reporting.plots import (
     plot_cost_curve,
     plot_methods,
@@ -26,10 +20,10 @@ from steering.reporting.plots import (
 from steering.reporting.report import write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-SCALES = (2, 4, 8, 16, 32)
+N_EXAMPLES = (2, 4, 8, 16, 32)
 CONCEPTS = ("person", "change", "animal")
 STRENGTHS = (0.0, 2.0, 4.0, 8.0)
-# Signal saturates after 8 samples per concept, so the mean-SE curve has a knee.
+# Signal saturates after 8 examples per concept, so the mean-SE curve has a knee.
 SLOPE = {2: 0.05, 4: 0.25, 8: 0.6, 16: 0.62, 32: 0.63}
 SETTINGS = {"coherence_rule": "robust", "ratio": 1.5, "distinct_ratio": 0.5}
 
@@ -37,10 +31,10 @@ SETTINGS = {"coherence_rule": "robust", "ratio": 1.5, "distinct_ratio": 0.5}
 def _scores() -> pd.DataFrame:
     rng = np.random.default_rng(42)
     rows = []
-    plan = [("dual", s, SLOPE[s]) for s in SCALES]
-    plan += [("random", s, 0.0) for s in SCALES]
+    plan = [("dual", n, SLOPE[n]) for n in N_EXAMPLES]
+    plan += [("random", n, 0.0) for n in N_EXAMPLES]
     plan += [("diffmean", 8, 0.4)]
-    for method, scale, slope in plan:
+    for method, n, slope in plan:
         for concept in CONCEPTS:
             for prompt in range(8):
                 for strength in STRENGTHS:
@@ -51,7 +45,7 @@ def _scores() -> pd.DataFrame:
                     rows.append(
                         {
                             "method": method,
-                            "scale": scale,
+                            "n_examples": n,
                             "concept": concept,
                             "prompt_id": prompt,
                             "strength": strength,
@@ -76,15 +70,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("run")
     scores = _scores()
     table = se_table(scores, n_boot=40, seed=0, **SETTINGS)  # type: ignore[arg-type]
-    mean = mean_se_by_scale(scores, n_boot=40, seed=0, **SETTINGS)  # type: ignore[arg-type]
+    mean = mean_se_table(scores, n_boot=40, seed=0, **SETTINGS)  # type: ignore[arg-type]
     dual = mean.loc[mean["method"] == "dual"]
-    knee = find_knee(dual["scale"], dual["mean_se"], threshold=0.02)
+    knee = find_knee(dual["n_examples"], dual["mean_se"], threshold=0.02)
     knee_noise = find_knee_noise_aware(
-        dual["scale"], dual["mean_se"], dual["ci_low"], dual["ci_high"]
+        dual["n_examples"], dual["mean_se"], dual["ci_low"], dual["ci_high"]
     )
     cost = pd.DataFrame(
         {
-            "scale": list(SCALES),
+            "n_examples": list(N_EXAMPLES),
             "fit_seconds": [0.4, 0.7, 1.3, 2.6, 5.1],
             "peak_memory_mb": [900.0, 910.0, 935.0, 980.0, 1100.0],
             "memory_kind": ["cuda"] * 5,
@@ -92,10 +86,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     )
     plots_dir = out / "plots"
     plots = {
-        "Training curve": plot_training_curve(table, mean, knee, plots_dir / "training_curve.png"),
+        "Training curve": plot_training_curve(
+            table, mean, knee, plots_dir / "training_curve.png", method="dual"
+        ),
         "Cost curve": plot_cost_curve(cost, plots_dir / "cost_curve.png"),
-        "Delta scatter": plot_scatter(scores, plots_dir / "scatter.png", scale=8),
-        "Methods": plot_methods(table, plots_dir / "methods.png", scale=8),
+        "Delta scatter": plot_scatter(
+            scores, plots_dir / "scatter.png", method="dual", n_examples=8
+        ),
+        "Methods": plot_methods(table, plots_dir / "methods.png", n_examples=8),
     }
     return {
         "out": out,
@@ -117,7 +115,7 @@ def _report(run: dict[str, object], path: Path, aurocs: list[float], **overrides
         "config": {
             "model": "gpt2",
             "layer": 6,
-            "scales": list(SCALES),
+            "n_examples": list(N_EXAMPLES),
             "strengths": list(STRENGTHS),
             "concepts": list(CONCEPTS),
             "judge": {"model": "judge-model-x", "api_key_env": "STEERING_TEST_JUDGE_KEY"},
@@ -131,10 +129,12 @@ def _report(run: dict[str, object], path: Path, aurocs: list[float], **overrides
         "judge_validation": pd.DataFrame(
             {"concept": list(CONCEPTS), "auroc": aurocs, "n": [40, 40, 40]}
         ),
-        "reference_source": "second judge pass (bipolar rubric), partly circular",
+        "reference_source": "second judge pass (bipolar rubric)",
+        "reference_is_judge": True,
         "plots": run["plots"],
-        "methods_table": mean.loc[mean["scale"] == 8],
-        "control_table": control_margin(table),
+        "methods_table": mean.loc[mean["n_examples"] == 8],
+        "control_table": control_margin(table, method="dual"),
+        "primary_method": "dual",
     }
     kwargs.update(overrides)
     write_report(path, **kwargs)  # type: ignore[arg-type]
@@ -142,10 +142,10 @@ def _report(run: dict[str, object], path: Path, aurocs: list[float], **overrides
 
 
 def test_synthetic_curve_has_a_knee(run: dict[str, object]) -> None:
-    # the synthetic signal saturates after scale 8; the knee must be found there or just before
+    # the synthetic signal saturates after 8 examples per concept; the knee is there or just before
     knee = run["knee"]
     assert isinstance(knee, Knee)
-    assert knee.scale in (4, 8, 16)
+    assert knee.n_examples in (4, 8, 16)
 
 
 def test_plots_are_valid_pngs(run: dict[str, object]) -> None:
@@ -178,8 +178,10 @@ def test_report_contents_and_warning(
     assert isinstance(out, Path)
     text = _report(run, out / "report.md", aurocs=[0.91, 0.74, 0.88])
     knee = run["knee"]
-    assert isinstance(knee, Knee) and knee.scale is not None
-    assert f"The knee of the training curve is at **{knee.scale} samples per concept**" in text
+    assert isinstance(knee, Knee) and knee.n_examples is not None
+    assert (
+        f"The knee of the training curve is at **{knee.n_examples} examples per concept**" in text
+    )
     assert "> **WARNING** judge AUROC for change is 0.74 < 0.8" in text
     assert "judge AUROC for person" not in text
     # sections generated from the numbers
@@ -201,9 +203,9 @@ def test_report_contents_and_warning(
     # the conclusion quotes the knee's mean SE and its cost row
     mean = run["mean"]
     assert isinstance(mean, pd.DataFrame)
-    at_knee = mean.loc[(mean["method"] == "dual") & (mean["scale"] == knee.scale)].iloc[0]
+    at_knee = mean.loc[(mean["method"] == "dual") & (mean["n_examples"] == knee.n_examples)].iloc[0]
     assert f"mean SE over concepts is {at_knee['mean_se']:.3f}" in text
-    peak = {2: 900, 4: 910, 8: 935, 16: 980, 32: 1100}[knee.scale]
+    peak = {2: 900, 4: 910, 8: 935, 16: 980, 32: 1100}[knee.n_examples]
     assert f"peak GPU (CUDA) memory of {peak} MB" in text
     # plots are linked relative to the report
     assert "![Training curve](plots/training_curve.png)" in text
@@ -222,7 +224,7 @@ def test_report_without_warning_when_all_aurocs_pass(
 
 
 def test_report_no_knee_and_secret_config(run: dict[str, object], tmp_path: Path) -> None:
-    reason = "no knee: SE still improving by >= threshold at the largest scale"
+    reason = "no knee: SE still improving by >= threshold at the most examples"
     text = _report(
         run,
         tmp_path / "sub" / "report.md",
@@ -230,9 +232,10 @@ def test_report_no_knee_and_secret_config(run: dict[str, object], tmp_path: Path
         knee=Knee(None, reason),
         config={"model": "gpt2", "api_key": "plain-secret-in-config", "hf_token": "hf_abcdefgh12"},
         reference_source="human ratings from ratings.csv",
+        reference_is_judge=False,
     )
     assert f"No knee was found ({reason})." in text
-    assert "At the largest scale (32 samples per concept)" in text
+    assert "At the most examples (32 per concept)" in text
     assert "plain-secret-in-config" not in text
     assert "hf_abcdefgh12" not in text
     assert "independent human ratings" in text
@@ -241,4 +244,4 @@ def test_report_no_knee_and_secret_config(run: dict[str, object], tmp_path: Path
 
 def test_report_rejects_unknown_method(run: dict[str, object], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="method 'manifold' is not in mean_table"):
-        _report(run, tmp_path / "report.md", aurocs=[0.9, 0.9, 0.9], method="manifold")
+        _report(run, tmp_path / "report.md", aurocs=[0.9, 0.9, 0.9], primary_method="manifold")

@@ -1,0 +1,74 @@
+"""Tests for steering.evaluation.knee."""
+
+from __future__ import annotations
+
+import pytest
+
+from steering.evaluation.knee import Knee, find_knee, find_knee_noise_aware
+
+
+def test_knee_normal() -> None:
+    # gains: 2->4 +0.20, 4->8 +0.01 (< 0.02) -> knee at 4
+    knee = find_knee([2, 4, 8, 16], [0.1, 0.3, 0.31, 0.5])
+    assert knee.n_examples == 4
+    assert "from 4 to 8 examples per concept" in knee.reason
+
+
+def test_knee_none_when_still_improving() -> None:
+    knee = find_knee([2, 4, 8, 16], [0.1, 0.2, 0.3, 0.4])
+    assert knee == Knee(None, "no knee: SE still improving by >= threshold at the most examples")
+
+
+def test_knee_tie_at_threshold_counts_as_improving() -> None:
+    # exact in binary: gains 0.25, 0.5 with threshold 0.25 -> never strictly below -> no knee
+    assert find_knee([2, 4, 8], [0.25, 0.5, 1.0], threshold=0.25).n_examples is None
+    # 0.30 - 0.28 == 0.019999999999999997 in floats: still a tie with 0.02, not a knee
+    assert find_knee([2, 4, 8], [0.28, 0.30, 0.60]).n_examples is None
+    # just below the threshold is a knee: 0.49 - 0.25 = 0.24 < 0.25
+    assert find_knee([2, 4, 8], [0.25, 0.49, 1.0], threshold=0.25).n_examples == 2
+
+
+def test_knee_single_point_and_empty() -> None:
+    assert find_knee([8], [0.4]) == Knee(
+        None, "no knee: need at least 2 values of n_examples, got 1"
+    )
+    assert find_knee([], []).n_examples is None
+
+
+def test_knee_decreasing_se_is_knee_at_first_point() -> None:
+    knee = find_knee([2, 4, 8], [0.5, 0.4, 0.3])
+    assert knee.n_examples == 2
+    assert "-0.100" in knee.reason
+
+
+def test_knee_bad_inputs() -> None:
+    with pytest.raises(ValueError, match="strictly increasing"):
+        find_knee([4, 2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="mean_se has 1 values but n_examples has 2"):
+        find_knee([2, 4], [0.1])
+    with pytest.raises(ValueError, match="NaN"):
+        find_knee([2, 4], [0.1, float("nan")])
+    with pytest.raises(ValueError, match="threshold must be"):
+        find_knee([2, 4], [0.1, 0.2], threshold=-0.1)
+
+
+def test_noise_aware_knee() -> None:
+    n_examples = [2, 4, 8, 16]
+    mean = [0.10, 0.30, 0.35, 0.36]
+    low = [0.05, 0.25, 0.28, 0.30]
+    high = [0.15, 0.35, 0.42, 0.43]
+    # 2->4: 0.10 < ci_low(4) = 0.25 -> significant; 4->8: 0.30 in [0.28, 0.42] -> knee at 4
+    knee = find_knee_noise_aware(n_examples, mean, low, high)
+    assert knee.n_examples == 4
+    assert "inside" in knee.reason
+    # only ci_low decides: a different upper bound leaves the knee at 4
+    assert find_knee_noise_aware(n_examples, mean, low, [0.15, 0.35, 0.40, 0.40]).n_examples == 4
+    # raised lower bounds: 0.10 < 0.25, 0.30 < 0.33, 0.35 < 0.355 -> every step significant
+    none = find_knee_noise_aware(n_examples, mean, [0.05, 0.25, 0.33, 0.355], high)
+    assert none.n_examples is None and none.reason.startswith("no knee")
+    # the next point significantly worse: CI entirely below the current mean -> knee
+    worse = find_knee_noise_aware([2, 4], [0.5, 0.2], [0.45, 0.1], [0.55, 0.3])
+    assert worse.n_examples == 2 and "above" in worse.reason
+    assert find_knee_noise_aware([2], [0.5], [0.4], [0.6]).n_examples is None
+    with pytest.raises(ValueError, match="ci_low must be <= ci_high"):
+        find_knee_noise_aware([2, 4], [0.1, 0.2], [0.2, 0.1], [0.1, 0.3])

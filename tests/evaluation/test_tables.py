@@ -1,0 +1,115 @@
+"""Tests for steering.evaluation.tables (SE table, mean SE table, control margin)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from steering.evaluation.coherence import coherence_flags
+from steering.evaluation.effectiveness import steering_effectiveness
+from steering.evaluation.tables import control_margin, mean_se_table, se_table
+from tests.evaluation.synthetic_scores import synthetic_scores
+
+
+def test_se_table_matches_point_estimates() -> None:
+    df = synthetic_scores(methods={"dual": 0.5, "random": 0.0})
+    table = se_table(df, n_boot=60, seed=0, coherence_rule="robust", ratio=1.5, distinct_ratio=0.5)
+    assert list(table.columns) == [
+        "method",
+        "n_examples",
+        "concept",
+        "se",
+        "ci_low",
+        "ci_high",
+        "rho",
+        "r",
+        "coherence_rate",
+        "coherence_rate_prototype",
+        "flags",
+        "n",
+    ]
+    assert table[["method", "concept"]].values.tolist() == [
+        ["dual", "change"],
+        ["dual", "person"],
+        ["random", "change"],
+        ["random", "person"],
+    ]
+    row = table.iloc[1]
+    group = df.loc[(df["method"] == "dual") & (df["concept"] == "person")]
+    coherent = coherence_flags(group, rule="robust", ratio=1.5, distinct_ratio=0.5)
+    expected = steering_effectiveness(
+        group["delta"], group["strength"], group["reference"], coherent
+    )
+    assert row["se"] == pytest.approx(expected.se)
+    assert row["n"] == 40
+    # perplexity 10 + strength <= 15 fails only at strength 8 (18): 30/40 under both rules
+    assert row["coherence_rate_prototype"] == pytest.approx(30 / 40)
+    assert row["coherence_rate"] == pytest.approx(30 / 40)
+    assert row["ci_low"] <= row["se"] <= row["ci_high"]
+    assert (table["flags"] == "").all()
+
+
+def test_se_table_robust_vs_prototype_coherence_differ_on_loops() -> None:
+    df = synthetic_scores(methods={"dual": 0.5}, concepts=("person",))
+    # loops at strength 4 (perplexity 14 passes the prototype's 15 bound): 10 rows
+    loops = df["strength"] == 4.0
+    df.loc[loops, ["perplexity", "ppl_first_k", "distinct2"]] = [3.0, 40.0, 0.1]
+    table = se_table(df, n_boot=20, seed=0, coherence_rule="robust", ratio=1.5, distinct_ratio=0.5)
+    # prototype: strengths 0, 2, 4 pass (10, 12, 3 <= 15), strength 8 fails (18) -> 30/40
+    # robust: strength 4 loops also fail -> 20/40
+    assert table.loc[0, "coherence_rate_prototype"] == pytest.approx(0.75)
+    assert table.loc[0, "coherence_rate"] == pytest.approx(0.5)
+
+
+def test_se_table_flags_constant_delta() -> None:
+    df = synthetic_scores(methods={"dual": 0.5}, concepts=("person",)).assign(delta=1.0)
+    table = se_table(df, n_boot=20, seed=0, coherence_rule="robust", ratio=1.5, distinct_ratio=0.5)
+    assert table.loc[0, "se"] == 0.0
+    assert table.loc[0, "flags"] == (
+        "rho_undefined: delta is constant (all values 1);"
+        "r_undefined: delta is constant (all values 1)"
+    )
+    assert not table[["se", "ci_low", "ci_high", "rho", "r"]].isna().any().any()
+
+
+def test_se_table_missing_columns() -> None:
+    df = synthetic_scores(methods={"dual": 0.5}).drop(columns="prompt_id")
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['prompt_id'\]"):
+        se_table(df, n_boot=5, seed=0, coherence_rule="robust", ratio=1.5, distinct_ratio=0.5)
+
+
+def test_mean_se_table_point_is_mean_of_concepts() -> None:
+    df = synthetic_scores(methods={"dual": 0.5}, n_examples=(2, 4), concepts=("a", "b", "c"))
+    kwargs = {"n_boot": 80, "seed": 3, "coherence_rule": "robust", "ratio": 1.5}
+    table = se_table(df, distinct_ratio=0.5, **kwargs)  # type: ignore[arg-type]
+    mean = mean_se_table(df, distinct_ratio=0.5, **kwargs)  # type: ignore[arg-type]
+    assert mean["n_examples"].tolist() == [2, 4]
+    expected = table.groupby("n_examples")["se"].mean()
+    assert mean["mean_se"].to_numpy() == pytest.approx(expected.to_numpy())
+    assert (mean["n_concepts"] == 3).all()
+    assert (mean["ci_low"] <= mean["mean_se"]).all()
+    assert (mean["mean_se"] <= mean["ci_high"]).all()
+    # averaging three concepts under a shared prompt draw narrows the interval
+    assert (mean["ci_high"] - mean["ci_low"]).mean() < (table["ci_high"] - table["ci_low"]).mean()
+    again = mean_se_table(df, distinct_ratio=0.5, **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(mean, again)
+
+
+def test_control_margin() -> None:
+    table = pd.DataFrame(
+        {
+            "method": ["dual", "dual", "random", "random"],
+            "n_examples": [4, 4, 4, 4],
+            "concept": ["a", "b", "a", "b"],
+            "se": [0.6, 0.3, 0.1, 0.2],
+            "ci_low": [0.5, 0.1, 0.0, 0.1],
+            "ci_high": [0.7, 0.4, 0.2, 0.3],
+        }
+    )
+    out = control_margin(table, method="dual")
+    # a: 0.6 - 0.1 = 0.5, ci_low 0.5 > random ci_high 0.2 -> separated
+    # b: 0.3 - 0.2 = 0.1, ci_low 0.1 <= 0.3 -> not separated
+    assert out["margin"].tolist() == pytest.approx([0.5, 0.1])
+    assert out["separated"].tolist() == [True, False]
+    with pytest.raises(ValueError, match="method 'manifold' is not in the table"):
+        control_margin(table, method="manifold")
