@@ -355,7 +355,8 @@ def test_factory_judge_loads_its_model_only_on_a_cache_miss(tmp_path, rubric, ca
     """A rerun whose judgments are all cached (e.g. after a judge-code edit) never loads the
     judge's weights; the first text not in the cache does, once."""
     from steering.evaluation.judges.cache import JudgmentCache
-    from steering.evaluation.judges.factory import CachedJudge, make_judge
+    from steering.evaluation.judges.cached import CachedJudge
+    from steering.evaluation.judges.factory import make_judge
     from tests.helpers.workflow_project import build_tiny_model
 
     folder = build_tiny_model(tmp_path / "model")
