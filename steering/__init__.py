@@ -1,6 +1,11 @@
 """Dual-subspace manifold steering for Hugging Face decoders."""
 
-from steering.core.activations import collect_activations, collect_token_activations
+from steering.core.activations import (
+    collect_activations,
+    collect_token_activations,
+    example_key,
+    example_names,
+)
 from steering.core.generation import Generation, generate
 from steering.core.hooks import record_residual, steer
 from steering.core.layers import find_layers, get_layer, guess_layer_template, resolve_layer
@@ -9,10 +14,12 @@ from steering.evaluation.perplexity import Perplexity, continuation_perplexity
 from steering.fit.calibration import (
     Calibration,
     CalibrationSettings,
-    calibrate_scale,
-    calibrate_scales,
+    calibrate_norm,
+    calibrate_norms,
 )
-from steering.fit.steerer import METHODS, FitReport, ManifoldSteerer
+from steering.fit.directions import METHODS, Directions, DirectionSettings, fit_directions
+from steering.fit.report import FitReport
+from steering.fit.steerer import ManifoldSteerer
 from steering.fit.subspaces import Subspace, contamination_subspace, robust_svd, task_manifold
 from steering.fit.vectors import (
     SteeringVector,
@@ -27,6 +34,8 @@ __all__ = [
     "METHODS",
     "Calibration",
     "CalibrationSettings",
+    "DirectionSettings",
+    "Directions",
     "FitReport",
     "Generation",
     "ManifoldSteerer",
@@ -34,14 +43,17 @@ __all__ = [
     "SteeringVector",
     "Subspace",
     "VectorFileError",
-    "calibrate_scale",
-    "calibrate_scales",
+    "calibrate_norm",
+    "calibrate_norms",
     "collect_activations",
     "collect_token_activations",
     "contamination_subspace",
     "continuation_perplexity",
+    "example_key",
+    "example_names",
     "export_control_vector_gguf",
     "find_layers",
+    "fit_directions",
     "generate",
     "get_layer",
     "guess_layer_template",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -16,6 +16,20 @@ from steering.core.hooks import forward_to_layer
 log = logging.getLogger(__name__)
 
 POOLINGS = ("mean", "last")
+EXAMPLE_PREFIX = "examples__"
+
+
+def example_key(name: str) -> str:
+    """The key of example set ``name`` (a concept, or ``"neutral"``) in an activations npz."""
+    return f"{EXAMPLE_PREFIX}{name}"
+
+
+def example_names(keys: Iterable[str]) -> list[str]:
+    """The example-set names among the keys of an activations npz, in key order.
+
+    Keys that are not example sets (such as ``"manifold"``) are skipped.
+    """
+    return [key.removeprefix(EXAMPLE_PREFIX) for key in keys if key.startswith(EXAMPLE_PREFIX)]
 
 
 def _content_mask(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig, PreTrainedModel
@@ -27,6 +28,31 @@ class Generation:
     text: str
     prompt_ids: tuple[int, ...]
     token_ids: tuple[int, ...]
+
+
+def row_vectors(
+    vectors: Mapping[str, np.ndarray], names: Sequence[str | None]
+) -> torch.Tensor | None:
+    """The ``direction`` argument of :func:`generate` for rows steered by different vectors.
+
+    Args:
+        vectors: Name -> the vector strength 1.0 adds, ``(hidden,)``.
+        names: One name per row; ``None`` for an unsteered row.
+
+    Returns:
+        ``None`` when no row is steered, the shared ``(hidden,)`` vector when every row uses
+        the same one, else a float32 ``(rows, hidden)`` stack with zeros for unsteered rows.
+    """
+    used = {name for name in names if name is not None}
+    if not used:
+        return None
+    if len(used) == 1 and None not in names:
+        return torch.tensor(np.asarray(vectors[used.pop()], dtype=np.float32))
+    hidden = np.asarray(vectors[next(iter(used))]).shape[0]
+    zeros = np.zeros(hidden, dtype=np.float32)
+    return torch.from_numpy(
+        np.stack([zeros if n is None else np.asarray(vectors[n], np.float32) for n in names])
+    )
 
 
 def is_out_of_memory(error: BaseException) -> bool:

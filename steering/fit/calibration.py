@@ -1,12 +1,11 @@
 """Give strength 1.0 a calibrated meaning: the largest coherent multiple of the raw vector.
 
-Strength ``s`` adds ``s * scale * direction``. Residual norms are dominated by a few outlier
-dimensions, so "a fraction of the mean residual norm" means different things across layers;
-the raw concept vector's norm ``|v|`` is a steadier unit (fluency breaks near ``2 |v|`` at every
-layer of gemma-3-270m). Calibration tries multiples of ``|v|`` in increasing order, generating
-short continuations of a few task prompts at ``+m`` and ``-m`` in one batch, and keeps the
-largest multiple whose continuations stay coherent by the configured rule.
-"""
+Strength ``s`` adds ``s * full_strength_norm * direction``. Residual norms are dominated by a
+few outlier dimensions, so "a fraction of the mean residual norm" means different things across
+layers; the raw concept vector's norm ``|v|`` is a steadier unit (fluency breaks near ``2 |v|``
+at every layer of gemma-3-270m). Calibration tries multiples of ``|v|`` in increasing order,
+generating short continuations of a few task prompts at ``+m`` and ``-m`` in one batch, and
+keeps the largest multiple whose continuations stay coherent by the configured rule."""
 
 from __future__ import annotations
 
@@ -16,11 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from steering.core.generation import generate
+from steering.core.generation import generate, row_vectors
 from steering.evaluation.coherence import coherence_flags, distinct_n
 from steering.evaluation.perplexity import continuation_perplexity
 
@@ -60,7 +58,7 @@ class Calibration:
     """The chosen multiple of ``|v|`` for strength 1.0, and the evidence."""
 
     multiple: float
-    scale: float
+    full_strength_norm: float  # the norm strength 1.0 adds: multiple * |v|
     coherent_share: dict[float, float] = field(default_factory=dict)
     degraded: bool = False
     note: str = ""
@@ -69,14 +67,14 @@ class Calibration:
         """JSON-friendly form stored with the vectors."""
         return {
             "multiple": self.multiple,
-            "scale": self.scale,
+            "full_strength_norm": self.full_strength_norm,
             "degraded": self.degraded,
             "note": self.note,
             "coherent_share": {str(k): v for k, v in self.coherent_share.items()},
         }
 
 
-def calibrate_scale(
+def calibrate_norm(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     *,
@@ -93,7 +91,7 @@ def calibrate_scale(
     Returns a :class:`Calibration`; when even the smallest multiple is incoherent, it uses that
     multiple and sets ``degraded`` with a note (also logged), never silently.
     """
-    return calibrate_scales(
+    return calibrate_norms(
         model,
         tokenizer,
         layer=layer,
@@ -106,7 +104,7 @@ def calibrate_scale(
     )["_"]
 
 
-def calibrate_scales(
+def calibrate_norms(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     *,
@@ -134,7 +132,6 @@ def calibrate_scales(
         raise ValueError("Strength calibration needs at least one task prompt.")
     multiples = sorted(settings.multiples)
     names = list(directions)
-    hidden = np.asarray(directions[names[0]]).shape[0]
     rows: list[tuple[str | None, int, float]] = [(None, p, 0.0) for p in range(len(chosen))]
     rows += [
         (n, p, sign * m)
@@ -143,20 +140,15 @@ def calibrate_scales(
         for sign in (1.0, -1.0)
         for p in range(len(chosen))
     ]
-    vectors = np.stack(
-        [
-            np.zeros(hidden, dtype=np.float32)
-            if n is None
-            else np.asarray(directions[n], dtype=np.float32) * np.float32(raw_norms[n])
-            for n, _, _ in rows
-        ]
-    )
+    at_one_norm = {  # multiple 1: the raw vector's norm along the direction
+        n: np.asarray(directions[n], dtype=np.float32) * np.float32(raw_norms[n]) for n in names
+    }
     outputs = generate(
         model,
         tokenizer,
         [chosen[p] for _, p, _ in rows],
         layer=layer,
-        direction=torch.from_numpy(vectors),
+        direction=row_vectors(at_one_norm, [n for n, _, _ in rows]),
         strengths=[s for _, _, s in rows],
         max_new_tokens=settings.max_new_tokens,
         batch_size=batch_size,

@@ -31,8 +31,8 @@ class SVDResult:
 class Subspace:
     """An orthonormal basis (rows) of a subspace of the residual stream.
 
-    With ``scale`` set, the basis lives in standardised coordinates ``x / scale`` (one scale
-    per dimension), and projections map in and out of them.
+    With ``std`` set, the basis lives in standardised coordinates ``x / std`` (one standard
+    deviation per dimension), and projections map in and out of them.
     """
 
     basis: np.ndarray  # (rank, hidden), float64, orthonormal rows
@@ -40,7 +40,7 @@ class Subspace:
     n_samples: int
     svd_method: str
     fallbacks: tuple[str, ...]
-    scale: np.ndarray | None = None  # per-dimension standard deviation, or None
+    std: np.ndarray | None = None  # per-dimension standard deviation, or None
 
     @property
     def rank(self) -> int:
@@ -55,9 +55,9 @@ class Subspace:
     def project_onto(self, vector: np.ndarray) -> np.ndarray:
         """Return the component of ``vector`` in the subspace."""
         v = np.asarray(vector, dtype=np.float64)
-        if self.scale is None:
+        if self.std is None:
             return self.basis.T @ (self.basis @ v)
-        return self.scale * (self.basis.T @ (self.basis @ (v / self.scale)))
+        return self.std * (self.basis.T @ (self.basis @ (v / self.std)))
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
@@ -179,11 +179,11 @@ def task_manifold(
         )
     rows = normalize_rows(acts)
     centred = rows - rows.mean(axis=0, keepdims=True)
-    scale = None
+    std = None
     if standardize:
-        std = centred.std(axis=0)
-        scale = np.where(std > 0, std, 1.0)
-        centred = centred / scale
+        spread = centred.std(axis=0)
+        std = np.where(spread > 0, spread, 1.0)
+        centred = centred / std
     svd = robust_svd(centred)
     cap = min(acts.shape[0] - 1, acts.shape[1], max_rank or acts.shape[1])
     k = max(1, min(rank_for_energy(svd.singular_values, energy), cap))
@@ -193,5 +193,5 @@ def task_manifold(
         acts.shape[0],
         svd.method,
         svd.fallbacks,
-        scale,
+        std,
     )

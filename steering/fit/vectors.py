@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,28 +14,30 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-FORMAT_VERSION = 1
+from steering.io import atomic_path
+
+FORMAT_VERSION = 2  # 2: the key "scale" became "full_strength_norm"
 
 
 @dataclass(frozen=True)
 class SteeringVector:
     """A unit steering direction and the norm that strength 1.0 adds.
 
-    ``strength * scale * direction`` is added to the residual stream; ``scale`` comes from the
-    strength calibration (see ``steering.fit.calibration``) and is stored so strength 1.0 means the
-    same thing when the vector is loaded again.
+    ``strength * full_strength_norm * direction`` is added to the residual stream;
+    ``full_strength_norm`` comes from the strength calibration (see ``steering.fit.calibration``)
+    and is stored so strength 1.0 means the same thing when the vector is loaded again.
     """
 
     concept: str
     direction: np.ndarray  # (hidden,), float32, unit norm
-    scale: float
+    full_strength_norm: float  # the norm added at strength 1.0
     raw_norm: float  # norm of the raw difference-of-means vector
     method: str
     calibration: Mapping[str, Any] = field(default_factory=dict)
 
     def added_vector(self, strength: float = 1.0) -> np.ndarray:
         """The vector added to the residual stream at ``strength``."""
-        return (strength * self.scale * self.direction).astype(np.float32)
+        return (strength * self.full_strength_norm * self.direction).astype(np.float32)
 
     def to_tensor(
         self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
@@ -45,25 +45,13 @@ class SteeringVector:
         """The strength-1 vector as a tensor on ``device`` in ``dtype``."""
         return torch.from_numpy(self.added_vector()).to(device=device, dtype=dtype)
 
-    def with_scale(self, scale: float) -> SteeringVector:
+    def with_full_strength_norm(self, norm: float) -> SteeringVector:
         """A copy with another strength-1 norm (e.g. a config override)."""
-        return replace(self, scale=float(scale))
+        return replace(self, full_strength_norm=float(norm))
 
 
 class VectorFileError(ValueError):
     """A vectors file is missing, corrupt, or was fitted for another model or layer."""
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_vectors(
@@ -79,30 +67,18 @@ def save_vectors(
         name: np.ascontiguousarray(v.direction, dtype=np.float32) for name, v in vectors.items()
     }
     meta = {
-        "format_version": FORMAT_VERSION,
         **dict(metadata),
+        "format_version": FORMAT_VERSION,
         "vectors": {
             name: {k: val for k, val in asdict(v).items() if k != "direction"}
             for name, v in vectors.items()
         },
     }
-    tensor_path = base.with_suffix(".safetensors")
-    tensor_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_fd, tmp = tempfile.mkstemp(
-        dir=tensor_path.parent, prefix=f".{tensor_path.name}.", suffix=".tmp"
-    )
-    os.close(tmp_fd)
-    try:
-        save_file(tensors, tmp, metadata={"format_version": str(FORMAT_VERSION)})
-        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
-        os.replace(tmp, tensor_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    meta["tensors_sha256"] = digest
-    _atomic_write_bytes(
-        base.with_suffix(".json"), json.dumps(meta, indent=2, default=float).encode()
-    )
+    with atomic_path(base.with_suffix(".safetensors"), ".safetensors") as tmp:
+        save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
+        meta["tensors_sha256"] = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    with atomic_path(base.with_suffix(".json"), ".json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=float), encoding="utf-8")
 
 
 def load_vectors(
@@ -125,6 +101,11 @@ def load_vectors(
         raise VectorFileError(
             f"{json_path} is not valid JSON ({error}); refit the vectors."
         ) from error
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise VectorFileError(
+            f"{json_path} has format version {meta.get('format_version')}, but this library "
+            f"reads version {FORMAT_VERSION}; refit the vectors."
+        )
     digest = hashlib.sha256(tensor_path.read_bytes()).hexdigest()
     if meta.get("tensors_sha256") != digest:
         raise VectorFileError(
@@ -165,15 +146,12 @@ def export_control_vector_gguf(
 
     if not 0 <= layer < n_layers:
         raise ValueError(f"layer={layer} out of range 0..{n_layers - 1}.")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    writer = gguf.GGUFWriter(str(tmp), "controlvector")
-    writer.add_string("controlvector.model_hint", vector.method)
-    writer.add_uint32("controlvector.layer_count", 1)
-    writer.add_tensor(f"direction.{layer + 1}", vector.added_vector(strength))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    os.replace(tmp, target)
+    with atomic_path(path, ".gguf") as tmp:
+        writer = gguf.GGUFWriter(str(tmp), "controlvector")
+        writer.add_string("controlvector.model_hint", vector.method)
+        writer.add_uint32("controlvector.layer_count", 1)
+        writer.add_tensor(f"direction.{layer + 1}", vector.added_vector(strength))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from steering.core.activations import collect_activations, collect_token_activations, tokenize
+from steering.core.activations import (
+    collect_activations,
+    collect_token_activations,
+    example_key,
+    example_names,
+    tokenize,
+)
 from tests.helpers.tiny_models import ARCHS, HIDDEN, STEER_LAYER, TinyModel, tiny_model
 
 TEXTS = [
@@ -102,3 +108,10 @@ def test_long_texts_are_truncated_or_refused(tokenizer) -> None:
         tokenize(tokenizer, ["short", long], max_length=10, on_long="error")
     with pytest.raises(ValueError, match="no texts"):
         collect_activations(None, tokenizer, [], 0)
+
+
+def test_example_keys_round_trip() -> None:
+    keys = [example_key("animal"), "manifold", example_key("neutral"), example_key("a__b")]
+    assert keys[0] == "examples__animal"
+    assert example_names(keys) == ["animal", "neutral", "a__b"]
+    assert example_names(["manifold"]) == []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from steering.core.generation import generate, is_out_of_memory
+from steering.core.generation import generate, is_out_of_memory, row_vectors
 from steering.core.hooks import steer
 from steering.core.layers import find_layers
 from steering.fit.steerer import ManifoldSteerer
@@ -274,3 +275,15 @@ def test_rows_are_split_into_equal_batches(llama: TinyModel, tokenizer) -> None:
         handle.remove()
     # 7 rows at batch_size 5: two batches of 4 and 3 rows, not 5 and 2.
     assert sorted(set(sizes)) == [3, 4]
+
+
+def test_row_vectors_shares_stacks_or_skips() -> None:
+    a, b = np.ones(4, dtype=np.float32), np.full(4, 2.0)
+    assert row_vectors({"a": a}, [None, None]) is None
+    shared = row_vectors({"a": a}, ["a", "a"])
+    assert shared is not None and shared.shape == (4,) and shared.dtype == torch.float32
+    stacked = row_vectors({"a": a, "b": b}, ["b", None, "a"])
+    assert stacked is not None and stacked.dtype == torch.float32
+    np.testing.assert_array_equal(stacked.numpy(), np.stack([b, np.zeros(4), a]))
+    mixed = row_vectors({"a": a}, ["a", None])
+    assert mixed is not None and mixed.shape == (2, 4)

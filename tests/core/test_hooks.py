@@ -29,10 +29,10 @@ def test_steer_changes_logits_and_removal_restores_them_exactly(
     model = any_model.model
     ids, mask = encode(tokenizer)
     before = _logits(model, ids, mask)
-    scale = residual_norm(model, tokenizer)
+    norm = residual_norm(model, tokenizer)
     block = find_layers(model)[STEER_LAYER]
     n_hooks = len(block._forward_hooks)
-    with steer(model, STEER_LAYER, unit_direction(), 2.0 * scale, batch_size=ids.shape[0]):
+    with steer(model, STEER_LAYER, unit_direction(), 2.0 * norm, batch_size=ids.shape[0]):
         steered = _logits(model, ids, mask)
         assert len(block._forward_hooks) == n_hooks + 1
     after = _logits(model, ids, mask)

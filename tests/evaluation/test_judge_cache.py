@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from steering.evaluation.judges.base import JudgeError, Rubric
-from steering.evaluation.judges.cache import JudgmentCache, cached_score
+from steering.evaluation.judges.cache import JudgmentCache
+from steering.evaluation.judges.cached import cached_score
 from steering.evaluation.judges.openai import OpenAIJudge
 from tests.helpers.openai_stub_server import StubServer, error, running_stub, success
 

@@ -133,10 +133,10 @@ def test_sliding_window_shorter_than_prefix(tokenizer, rubric):
     judge = LocalJudge(
         model, tokenizer, model_id="tiny-gemma3", batch_size=4, use_chat_template=False
     )
-    prefix_len = len(judge._layout(rubric).prefix_ids)
+    prefix_len = len(judge.prompts.layout(rubric).prefix_ids)
     assert prefix_len > 4 * model.config.sliding_window
     cached = judge.score(TEXTS, rubric)
-    kv = judge._layout(rubric).kv
+    kv = judge.prompts.layout(rubric).kv
     assert any(type(layer).__name__ == "DynamicSlidingWindowLayer" for layer in kv.layers)
     assert cached == pytest.approx(judge.score_full_prompt(TEXTS, rubric), abs=1e-4)
 
@@ -355,7 +355,8 @@ def test_factory_judge_loads_its_model_only_on_a_cache_miss(tmp_path, rubric, ca
     """A rerun whose judgments are all cached (e.g. after a judge-code edit) never loads the
     judge's weights; the first text not in the cache does, once."""
     from steering.evaluation.judges.cache import JudgmentCache
-    from steering.evaluation.judges.factory import CachedJudge, make_judge
+    from steering.evaluation.judges.cached import CachedJudge
+    from steering.evaluation.judges.factory import make_judge
     from tests.helpers.workflow_project import build_tiny_model
 
     folder = build_tiny_model(tmp_path / "model")

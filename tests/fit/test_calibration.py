@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from steering.fit.calibration import Calibration, CalibrationSettings, calibrate_scale
+from steering.fit.calibration import Calibration, CalibrationSettings, calibrate_norm
 from tests.helpers.tiny_models import PROMPTS, STEER_LAYER, TinyModel, residual_norm, unit_direction
 
 
 def _calibrate(llama: TinyModel, tokenizer, settings: CalibrationSettings) -> Calibration:
-    return calibrate_scale(
+    return calibrate_norm(
         llama.model,
         tokenizer,
         layer=STEER_LAYER,
@@ -22,12 +22,12 @@ def _calibrate(llama: TinyModel, tokenizer, settings: CalibrationSettings) -> Ca
 
 def test_fixed_mode_generates_nothing(llama: TinyModel) -> None:
     settings = CalibrationSettings(mode="fixed", fixed_multiple=1.5)
-    result = calibrate_scale(
+    result = calibrate_norm(
         None, None, layer=0, direction=None, raw_norm=4.0, prompts=[], settings=settings
     )
-    assert result.multiple == 1.5 and result.scale == pytest.approx(6.0)
+    assert result.multiple == 1.5 and result.full_strength_norm == pytest.approx(6.0)
     assert not result.degraded and result.coherent_share == {}
-    assert result.as_dict()["scale"] == pytest.approx(6.0)
+    assert result.as_dict()["full_strength_norm"] == pytest.approx(6.0)
 
 
 def test_search_returns_one_of_the_multiples_and_records_shares(
@@ -40,7 +40,7 @@ def test_search_returns_one_of_the_multiples_and_records_shares(
     assert set(result.coherent_share) == set(multiples)
     assert all(0.0 <= share <= 1.0 for share in result.coherent_share.values())
     raw_norm = residual_norm(llama.model, tokenizer)
-    assert result.scale == pytest.approx(result.multiple * raw_norm)
+    assert result.full_strength_norm == pytest.approx(result.multiple * raw_norm)
     # The chosen multiple is the largest of an unbroken run of coherent ones (ascending).
     for m in multiples:
         if m <= result.multiple and not result.degraded:
@@ -68,7 +68,7 @@ def test_settings_are_validated() -> None:
 
 def test_search_needs_a_prompt(llama: TinyModel, tokenizer) -> None:
     with pytest.raises(ValueError, match="at least one task prompt"):
-        calibrate_scale(
+        calibrate_norm(
             llama.model,
             tokenizer,
             layer=0,

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from steering.fit.calibration import CalibrationSettings
-from steering.fit.steerer import METHODS, FitReport, ManifoldSteerer
+from steering.fit.directions import METHODS
+from steering.fit.report import FitReport
+from steering.fit.steerer import ManifoldSteerer
 from steering.fit.vectors import VectorFileError
 from tests.helpers.tiny_models import HIDDEN, PROMPTS, STEER_LAYER, TinyModel, leftover_hooks
 
@@ -60,7 +62,7 @@ def test_fit_every_method(llama: TinyModel, tokenizer, method: str) -> None:
     for concept, vector in steerer.vectors.items():
         assert vector.direction.shape == (HIDDEN,) and vector.direction.dtype == np.float32
         assert np.linalg.norm(vector.direction) == pytest.approx(1.0, abs=1e-5)
-        assert vector.scale == pytest.approx(vector.raw_norm) and vector.raw_norm > 0
+        assert vector.full_strength_norm == pytest.approx(vector.raw_norm) and vector.raw_norm > 0
         assert vector.method == method
         assert 0 < report.retained_norm[concept] <= 1.0 + 1e-9
         assert report.calibration[concept]["multiple"] == 1.0
@@ -145,3 +147,30 @@ def test_fit_input_checks(llama: TinyModel, tokenizer) -> None:
         ManifoldSteerer(llama.model, tokenizer, layer=0).save("/nonexistent/x")
     with pytest.raises(ValueError, match="out of range"):
         ManifoldSteerer(llama.model, tokenizer, layer=7)
+
+
+def test_generate_rows_mixes_concepts_in_one_call(llama: TinyModel, tokenizer) -> None:
+    steerer, _ = _fitted(llama, tokenizer, "diffmean")
+    concepts = ["animal", None, "food"]
+    strengths = [2.0, 0.0, -2.0]
+    mixed = steerer.generate_rows(
+        PROMPTS, concepts, strengths, max_new_tokens=6, batch_size=2, progress=False
+    )
+    alone = [
+        steerer.generate_batch([p], c, [s], max_new_tokens=6, progress=False)[0]
+        for p, c, s in zip(PROMPTS, concepts, strengths, strict=True)
+    ]
+    assert [g.text for g in mixed] == alone
+    with pytest.raises(ValueError, match="3 prompts but 2 concepts"):
+        steerer.generate_rows(PROMPTS, ["animal", "food"], 1.0)
+    with pytest.raises(ValueError, match="'vehicle' not fitted"):
+        steerer.generate_rows(PROMPTS, ["animal", "vehicle", None], 1.0)
+
+
+def test_load_refuses_another_layer(llama: TinyModel, tokenizer, tmp_path) -> None:
+    steerer, _ = _fitted(llama, tokenizer, "diffmean")
+    steerer.save(tmp_path / "v")
+    loaded = ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer, expect_layer=STEER_LAYER)
+    assert loaded.layer == STEER_LAYER
+    with pytest.raises(VectorFileError, match=f"not layer {STEER_LAYER - 1}"):
+        ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer, expect_layer=STEER_LAYER - 1)

@@ -41,22 +41,24 @@ def test_round_trip(saved) -> None:
     for name, vector in vectors.items():
         got = loaded[name]
         np.testing.assert_array_equal(got.direction, vector.direction)
-        assert (got.scale, got.raw_norm, got.method, got.concept) == (
-            vector.scale,
+        assert (got.full_strength_norm, got.raw_norm, got.method, got.concept) == (
+            vector.full_strength_norm,
             vector.raw_norm,
             vector.method,
             vector.concept,
         )
         assert dict(got.calibration) == {"multiple": 1.5}
-    assert meta["layer"] == 2 and meta["format_version"] == 1
+    assert meta["layer"] == 2 and meta["format_version"] == 2
 
 
 def test_added_vector_and_tensor(saved) -> None:
     vector = saved[1]["animal"]
-    np.testing.assert_allclose(vector.added_vector(2.0), 2.0 * vector.scale * vector.direction)
+    np.testing.assert_allclose(
+        vector.added_vector(2.0), 2.0 * vector.full_strength_norm * vector.direction
+    )
     tensor = vector.to_tensor(dtype=torch.float16)
     assert tensor.dtype == torch.float16 and tensor.shape == (HIDDEN,)
-    assert vector.with_scale(1.0).scale == 1.0
+    assert vector.with_full_strength_norm(1.0).full_strength_norm == 1.0
 
 
 def test_refuses_another_model_or_layer(saved) -> None:
@@ -94,6 +96,18 @@ def test_missing_or_invalid_json(saved) -> None:
         load_vectors(base)
     base.with_suffix(".json").unlink()
     with pytest.raises(VectorFileError, match="missing"):
+        load_vectors(base)
+
+
+def test_older_format_is_refused(saved) -> None:
+    base, _ = saved
+    meta_path = base.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    assert meta["format_version"] == 2
+    assert "full_strength_norm" in meta["vectors"]["animal"]
+    meta["format_version"] = 1
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(VectorFileError, match="format version 1.*reads version 2; refit"):
         load_vectors(base)
 
 

@@ -118,8 +118,9 @@ class Judge(Protocol):
 class IncrementalJudge(Judge, Protocol):
     """A judge that can hand back each score as soon as it is made.
 
-    Callers such as :func:`steering.evaluation.judges.cache.cached_score` use :meth:`iter_scores` to
-    persist every judgment immediately, so a crash loses nothing already computed.
+    Callers such as :func:`steering.evaluation.judges.cached.cached_score` use
+    :meth:`iter_scores` to persist every judgment immediately, so a crash loses nothing already
+    computed.
     """
 
     def iter_scores(self, texts: Sequence[str], rubric: Rubric) -> Iterator[tuple[int, float]]:

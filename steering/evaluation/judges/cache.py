@@ -15,14 +15,14 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from steering.evaluation.judges.base import IncrementalJudge, Judge, Rubric
+from steering.evaluation.judges.base import Rubric
 
-__all__ = ["CacheStats", "JudgmentCache", "cached_score", "rubric_hash", "text_hash"]
+__all__ = ["CacheStats", "JudgmentCache", "rubric_hash", "text_hash"]
 
 logger = logging.getLogger(__name__)
 
@@ -288,70 +288,8 @@ class JudgmentCache:
         """Store one judgment and commit it."""
         self.put_many(judge_id, rubric, [(text, score)])
 
-    def _count(self, *, hits: int = 0, misses: int = 0, judge_calls: int = 0) -> None:
+    def record(self, *, hits: int = 0, misses: int = 0, judge_calls: int = 0) -> None:
+        """Add to the lookup counters that :meth:`stats` reports."""
         self._hits += hits
         self._misses += misses
         self._judge_calls += judge_calls
-
-
-def cached_score(
-    judge: Judge,
-    texts: Sequence[str],
-    rubric: Rubric,
-    cache: JudgmentCache,
-    *,
-    batch_size: int = 32,
-) -> list[float]:
-    """Score ``texts`` with ``judge``, reusing and filling ``cache``.
-
-    Only distinct texts missing from the cache are sent to the judge. With an
-    :class:`~steering.evaluation.judges.base.IncrementalJudge` every score is committed the
-    moment it arrives; other judges are called on chunks of ``batch_size`` texts, each chunk
-    committed before the next is started. Either way a crash keeps every judgment already made.
-
-    Args:
-        judge: The judge (its ``judge_id`` is part of the cache key).
-        texts: Texts to score; duplicates are judged once.
-        rubric: What to rate.
-        cache: Where judgments are stored.
-        batch_size: Chunk size for judges without ``iter_scores``.
-
-    Returns:
-        One 0-10 score per text, in input order.
-
-    Raises:
-        ValueError: If ``batch_size`` < 1 or the judge returns a wrong number of scores or a
-            score outside [0, 10].
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    known = cache.get_many(judge.judge_id, rubric, texts)
-    missing = list(dict.fromkeys(text for text in texts if text not in known))
-    cache._count(hits=len(set(texts)) - len(missing), misses=len(missing))
-    if missing:
-        if isinstance(judge, IncrementalJudge):
-            cache._count(judge_calls=1)
-            for index, score in judge.iter_scores(missing, rubric):
-                cache.put(judge.judge_id, rubric, missing[index], score)
-                known[missing[index]] = float(score)
-            unscored = [text for text in missing if text not in known]
-            if unscored:
-                raise ValueError(
-                    f"judge {judge.judge_id!r} yielded no score for {len(unscored)} of "
-                    f"{len(missing)} texts, e.g. {unscored[0]!r:.80}"
-                )
-        else:
-            for start in range(0, len(missing), batch_size):
-                chunk = missing[start : start + batch_size]
-                cache._count(judge_calls=1)
-                scores = judge.score(chunk, rubric)
-                if len(scores) != len(chunk):
-                    raise ValueError(
-                        f"judge {judge.judge_id!r} returned {len(scores)} scores for "
-                        f"{len(chunk)} texts"
-                    )
-                cache.put_many(judge.judge_id, rubric, zip(chunk, scores, strict=True))
-                known.update(
-                    (text, float(score)) for text, score in zip(chunk, scores, strict=True)
-                )
-    return [known[text] for text in texts]

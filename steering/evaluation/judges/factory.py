@@ -1,27 +1,13 @@
-"""Build the configured judge, wrapped in the on-disk judgment cache."""
+"""Build the configured judge (wrap it in `steering.evaluation.judges.cached.CachedJudge`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from steering.evaluation.judges.base import Judge, Rubric
-from steering.evaluation.judges.cache import JudgmentCache, cached_score
+from steering.evaluation.judges.base import Judge
 
 BACKENDS = ("local", "openai")
-
-
-class CachedJudge:
-    """A judge whose every judgment goes through a :class:`JudgmentCache`."""
-
-    def __init__(self, judge: Judge, cache: JudgmentCache) -> None:
-        self.judge = judge
-        self.cache = cache
-        self.judge_id = judge.judge_id
-
-    def score(self, texts: Sequence[str], rubric: Rubric) -> list[float]:
-        """Cached scores; only texts never judged before reach the backend."""
-        return cached_score(self.judge, texts, rubric, self.cache)
 
 
 def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
