@@ -103,7 +103,7 @@ def main() -> None:
     j.score(pairs[0][1:], rubrics[("concept", pairs[0][0])])
     j.score_full_prompt(pairs[0][1:], rubrics[("concept", pairs[0][0])])
     prefix_tokens = {
-        c: len(j._layout(rubrics[("concept", c)]).prefix_ids)
+        c: len(j.prompts.layout(rubrics[("concept", c)]).prefix_ids)
         for c in groups  # noqa: SLF001
     }
 

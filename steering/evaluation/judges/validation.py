@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from steering.evaluation.auroc import auroc
+from steering.evaluation.coherence import require_columns
 from steering.evaluation.judges.base import Judge, Rubric
-from steering.evaluation.metrics import auroc
 
 __all__ = ["CHECK_FIELDS", "VALIDATION_COLUMNS", "load_checks", "validate_judge"]
 
@@ -105,9 +106,7 @@ def validate_judge(
         ValueError: If a column is missing, a concept has no rubric, or a concept's checks lack
             one of the two labels.
     """
-    missing_cols = [c for c in ("concept", "text", "label") if c not in checks.columns]
-    if missing_cols:
-        raise ValueError(f"checks lack column(s) {missing_cols}; load them with load_checks()")
+    require_columns(checks, ("concept", "text", "label"), "checks (load them with load_checks())")
     concepts = sorted(checks["concept"].unique())
     no_rubric = [c for c in concepts if c not in rubrics]
     if no_rubric:
