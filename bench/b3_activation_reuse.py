@@ -1,14 +1,14 @@
-"""B3 activation reuse: one collection at the largest scale, sliced, vs one per scale.
+"""B3 activation reuse: one collection at the largest size, sliced, vs one per size.
 
-The workflow fits vectors at six scales (2, 4, 8, 16, 32, 64 examples per concept). Reuse
+The workflow fits vectors at six sizes (2, 4, 8, 16, 32, 64 examples per concept). Reuse
 collects the activations of 64 examples x (5 concepts + neutral) once, at layer 12, and slices
-the first k rows for scale k; the alternative collects 2 + 4 + ... + 64 examples of each set
+the first k rows for k examples; the alternative collects 2 + 4 + ... + 64 examples of each set
 separately. Both use ``steering.core.activations.collect_activations`` on gemma-3-270m; they are
 interleaved (A, B, A, B, ...) and the figure is the median of the per-pair ratios. The sliced
 arrays are checked against the separate collections. Target: reuse / separate <= 0.55.
 
-    python bench/b3_activation_reuse.py            # scales 2..64, 3 pairs
-    python bench/b3_activation_reuse.py --quick    # scales 2..16
+    python bench/b3_activation_reuse.py            # 2..64 examples, 3 pairs
+    python bench/b3_activation_reuse.py --quick    # 2..16 examples
 """
 
 from __future__ import annotations
@@ -35,18 +35,19 @@ TARGET = 0.55
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    parser.add_argument("--n-examples", dest="sizes", type=int, nargs="+",
+                        default=[2, 4, 8, 16, 32, 64])
     parser.add_argument("--repeats", type=int, default=3, help="A/B pairs")
     parser.add_argument("--layer", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--quick", action="store_true", help="scales 2, 4, 8, 16")
+    parser.add_argument("--quick", action="store_true", help="2, 4, 8, 16 examples")
     args = parser.parse_args()
     if args.quick:
-        args.scales = [2, 4, 8, 16]
+        args.sizes = [2, 4, 8, 16]
     torch.set_num_threads(args.threads)
     model, tokenizer = load_model("gemma-3-270m")
-    top = max(args.scales)
+    top = max(args.sizes)
     texts = {
         name: (REPO / "data" / "concepts" / f"{name}.txt").read_text().splitlines()[:top]
         for name in SETS
@@ -64,10 +65,10 @@ def main() -> None:
 
     def reuse() -> dict[tuple[str, int], np.ndarray]:
         full = {name: collect(name, top) for name in SETS}
-        return {(name, k): full[name][:k] for name in SETS for k in args.scales}
+        return {(name, k): full[name][:k] for name in SETS for k in args.sizes}
 
     def separate() -> dict[tuple[str, int], np.ndarray]:
-        return {(name, k): collect(name, k) for name in SETS for k in args.scales}
+        return {(name, k): collect(name, k) for name in SETS for k in args.sizes}
 
     collect("neutral", 4)  # warm-up
     reuse_s, separate_s, ratios, cpu_ratios = [], [], [], []
@@ -90,10 +91,11 @@ def main() -> None:
     scale = max(float(np.abs(b[key]).max()) for key in b)
     ratio = statistics.median(ratios)
     n_reuse = top * len(SETS)
-    n_separate = sum(args.scales) * len(SETS)
+    n_separate = sum(args.sizes) * len(SETS)
     lines = [
         f"- setup: gemma-3-270m fp32 CPU, layer {args.layer}, mean pooling, batch "
-        f"{args.batch_size}, scales {args.scales}, {len(SETS)} sets (5 concepts + neutral); "
+        f"{args.batch_size}, examples per concept {args.sizes}, {len(SETS)} sets "
+        f"(5 concepts + neutral); "
         f"{args.repeats} interleaved pairs, medians{' (--quick)' if args.quick else ''}",
         f"- reuse ({n_reuse} texts once, sliced): {statistics.median(reuse_s):.2f} s "
         f"(per pair: {', '.join(f'{t:.2f}' for t in reuse_s)})",

@@ -1,7 +1,7 @@
 """B5 partial rerun: workflow wall time after a judge-code edit vs the full run.
 
 On the tiny project of tests/helpers/workflow_project.py (a seeded 3-layer Llama with SmolLM2's
-tokenizer, 2 concepts, 2 scales) in a temporary folder, with a copy of the repository's
+tokenizer, 2 concepts, 2 sizes) in a temporary folder, with a copy of the repository's
 Snakefile, workflow/ and steering/ (so the edit touches the copy only): time the full run, append
 a comment to the copy's steering/evaluation/judges/local.py (a library file is a rule input
 by checksum),
@@ -195,8 +195,8 @@ def main() -> None:
     ratio = rerun_s / full_s
     lines = [
         f"- setup: tiny project of tests/helpers/workflow_project.py (random 3-layer Llama, "
-        f"hidden 32, "
-        f"SmolLM2 tokenizer; 2 concepts, scales [2, 4], 3 strengths, 4 tokens) in {work}, "
+        f"hidden 32, SmolLM2 tokenizer; 2 concepts, 2 and 4 examples per concept, 3 strengths, "
+        f"4 tokens) in {work}, "
         f"copy of Snakefile/workflow/steering; `python -m snakemake -s <copy>/Snakefile "
         f"{' '.join(snake_args)}`; OMP threads {args.threads}"
         f"{' (--quick: same size)' if args.quick else ''}",

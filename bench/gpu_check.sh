@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU check (< 8 minutes on one GPU): the fp16/bf16 library tests on CUDA, B1 and B2 on
-# gemma-3-270m, CUDA peak memory, then the default stress test cut to scales 2 and 8.
+# gemma-3-270m, CUDA peak memory, then the default stress test cut to 2 and 8 examples per concept.
 # Never needed for CI. Usage: bash bench/gpu_check.sh [extra args for gpu_check.py]
 # (STRESS_MODEL=... names the stress test's model; see bench/gpu_stress_test.sh)
 set -uo pipefail
