@@ -13,7 +13,13 @@ from steering.evaluation.judges.base import JudgeError, Rubric
 from steering.evaluation.judges.cache import JudgmentCache
 from steering.evaluation.judges.cached import cached_score
 from steering.evaluation.judges.openai import OpenAIJudge
-from tests.helpers.openai_stub_server import StubServer, error, running_stub, success
+from tests.helpers.openai_stub_server import (
+    StubServer,
+    answer,
+    error,
+    running_stub,
+    success,
+)
 
 RUBRIC = Rubric(kind="concept", concept="animal", description="animals", version=1)
 TEXTS = ["a cat", "an animal animal", "a rock", "animal", "a cat"]  # one duplicate
@@ -182,3 +188,11 @@ def test_cache_uses_wal(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_answer_outside_0_9_is_never_cached(stub: StubServer, tmp_path: Path) -> None:
+    stub.set_default(answer("12"))
+    with JudgmentCache(tmp_path / "c.sqlite") as cache:
+        with pytest.raises(JudgeError, match="not a single digit 0-9"):
+            cached_score(http_judge(stub), ["t"], RUBRIC, cache)
+        assert len(cache) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from tests.helpers.openai_stub_server import (
     malformed_json,
     running_stub,
     success,
+    trickle,
     without_logprobs,
 )
 
@@ -190,7 +192,7 @@ def test_malformed_answers_are_retried_then_succeed(stub: StubServer) -> None:
 
 def test_malformed_answers_fail_after_retries(stub: StubServer) -> None:
     stub.set_default(answer("maybe", (("maybe", -0.1),)))
-    with pytest.raises(JudgeError, match="failed after 3 tries.*no digit.*maybe"):
+    with pytest.raises(JudgeError, match="failed after 3 tries.*not a single digit 0-9.*maybe"):
         make_judge(stub).score(["t"], RUBRIC)
     assert stub.request_count == 3
 
@@ -303,3 +305,58 @@ def test_judge_id_is_stable_and_names_model(stub: StubServer) -> None:
 def test_bad_numbers_are_rejected(name: str, value: float) -> None:
     with pytest.raises(ValueError, match=name):
         OpenAIJudge("http://127.0.0.1:1/v1", "m", **{name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["12", "-1", "7.5", "ten", "10", "Score: 7"])
+def test_answer_outside_0_9_is_malformed_and_retried(stub: StubServer, bad: str) -> None:
+    stub.script(answer(bad), answer("4", (("4", 0.0),)))
+    assert make_judge(stub).score(["t"], RUBRIC) == [pytest.approx(40 / 9)]
+    assert stub.request_count == 2
+
+
+@pytest.mark.parametrize("bad", ["12", "-1", "7.5", "ten"])
+def test_answer_outside_0_9_fails_after_retries(stub: StubServer, bad: str) -> None:
+    stub.set_default(without_logprobs(bad))
+    with pytest.raises(JudgeError, match=f"after 3 tries.*not a single digit 0-9.*{bad}"):
+        make_judge(stub).score(["t"], RUBRIC)
+    assert stub.request_count == 3
+
+
+def _bounded(call, seconds: float):  # type: ignore[no-untyped-def]
+    """Run ``call`` in a thread; fail the test if it has not finished within ``seconds``."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    start = time.monotonic()
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds}s: the deadline is not enforced"
+    return outcome, time.monotonic() - start
+
+
+def test_trickling_server_fails_within_the_timeout_and_is_retried(stub: StubServer) -> None:
+    # One byte per 0.2 s: every read succeeds well within a 1 s socket timeout, so only an
+    # overall deadline stops it (the answer would take ~40 s to arrive).
+    stub.script(trickle(0.2), answer("2", (("2", 0.0),)))
+    outcome, elapsed = _bounded(lambda: make_judge(stub, timeout=1.0).score(["t"], RUBRIC), 10)
+    assert outcome == {"value": [pytest.approx(20 / 9)]}
+    assert stub.request_count == 2
+    assert elapsed < 3.0
+
+
+def test_persistent_trickle_raises_timeout_error(stub: StubServer) -> None:
+    stub.set_default(trickle(0.2))
+    outcome, elapsed = _bounded(
+        lambda: make_judge(stub, timeout=1.0, max_retries=1).score(["t"], RUBRIC), 10
+    )
+    error = outcome.get("error")
+    assert isinstance(error, JudgeError), outcome
+    assert "after 2 tries" in str(error) and "timeout=1s" in str(error)
+    assert stub.request_count == 2
+    assert elapsed < 4.0

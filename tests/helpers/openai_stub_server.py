@@ -36,6 +36,8 @@ class Behaviour:
         raw_body: If set, sent verbatim instead of a JSON answer (e.g. malformed JSON).
         headers: Extra response headers, e.g. ``(("Retry-After", "1"),)``.
         delay: Seconds to wait before answering (to provoke client timeouts).
+        trickle: If > 0, the whole response (status line, headers, body) is sent one byte at
+            a time, this many seconds apart (a server that never lets a read time out).
     """
 
     status: int = 200
@@ -45,6 +47,7 @@ class Behaviour:
     raw_body: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    trickle: float = 0.0
 
 
 def success(delay: float = 0.0) -> Behaviour:
@@ -68,6 +71,11 @@ def error(
     """An HTTP error answer, optionally with a Retry-After header."""
     headers = (("Retry-After", retry_after),) if retry_after is not None else ()
     return Behaviour(status=status, raw_body=body, headers=headers)
+
+
+def trickle(seconds_per_byte: float, content: str = "5") -> Behaviour:
+    """A valid answer sent one byte every ``seconds_per_byte`` seconds, headers included."""
+    return Behaviour(content=content, trickle=seconds_per_byte)
 
 
 def malformed_json() -> Behaviour:
@@ -190,6 +198,18 @@ class _Handler(BaseHTTPRequestHandler):
                 top = ((content, 0.0),)
             payload = json.dumps(_completion(content, top, behaviour.logprobs)).encode("utf-8")
         self._leave(state)
+        if behaviour.trickle > 0:
+            head = (
+                f"HTTP/1.1 {behaviour.status} OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+            )
+            for byte in head.encode("ascii") + payload:
+                if state.stopping.wait(behaviour.trickle):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            self.close_connection = True
+            return
         self.send_response(behaviour.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

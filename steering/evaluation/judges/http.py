@@ -6,6 +6,7 @@ Used by :class:`steering.evaluation.judges.openai.OpenAIJudge`; config validatio
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import json
@@ -14,6 +15,8 @@ import math
 import os
 import random
 import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -45,6 +48,79 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+class _Deadline:
+    """Shuts a request's socket down when its overall deadline passes.
+
+    A socket timeout bounds each read, not the request: a server that sends one byte at a
+    time would keep a request alive indefinitely. This watchdog bounds connect + all reads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.expired = False
+
+    def attach(self, sock: socket.socket | None) -> None:
+        """Watch ``sock`` (shutting it down at once if the deadline already passed)."""
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                self._shutdown()
+
+    def expire(self) -> None:
+        """The deadline passed: stop the request's socket."""
+        with self._lock:
+            self.expired = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Shut the watched socket down, unblocking any read (caller holds the lock)."""
+        if self._sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(base: type[http.client.HTTPConnection], deadline: _Deadline) -> Any:
+    """A connection class like ``base`` whose socket ``deadline`` watches once connected."""
+
+    class Watched(base):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            deadline.attach(self.sock)
+
+    return Watched
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    """HTTP handler whose connections are watched by a :class:`_Deadline`."""
+
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched(http.client.HTTPConnection, self._deadline), req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    """HTTPS handler whose connections are watched by a :class:`_Deadline`."""
+
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        extra = {}
+        if hasattr(self, "_check_hostname"):  # Python < 3.12
+            extra["check_hostname"] = self._check_hostname
+        return self.do_open(
+            _watched(http.client.HTTPSConnection, self._deadline),
+            req,
+            context=self._context,  # type: ignore[attr-defined]
+            **extra,
+        )
 
 
 class Secret:
@@ -177,7 +253,8 @@ class RetryingClient:
             endpoint: Full URL requests are POSTed to.
             api_key_env: NAME of the environment variable holding the API key (read now);
                 ``None`` for servers without authentication.
-            timeout: Per-request timeout in seconds.
+            timeout: Overall deadline per request (connect and every read together), in
+                seconds; a server that trickles its answer fails (and is retried) at it.
             max_retries: Retries after the first attempt (so ``max_retries + 1`` tries).
             backoff: Base delay in seconds; attempt ``n`` waits about ``backoff * 2**(n-1)``
                 (with jitter), or the server's Retry-After, both capped at ``max_backoff``.
@@ -203,7 +280,6 @@ class RetryingClient:
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
         self._log = logger or log
-        self._opener = urllib.request.build_opener(_NoRedirect())
 
     def __repr__(self) -> str:
         return f"RetryingClient({self.endpoint!r}, api_key_env={self.api_key_env!r})"
@@ -261,18 +337,35 @@ class RetryingClient:
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
+        deadline = _Deadline()
+        opener = urllib.request.build_opener(
+            _NoRedirect(), _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline)
+        )
+        timer = threading.Timer(self.timeout, deadline.expire)
+        timer.daemon = True
+        timed_out = RetryableError(
+            f"timed out: no complete answer within judge timeout={self.timeout:g}s "
+            "(connect and all reads together); raise the timeout if the server is just slow"
+        )
+        timer.start()
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
+            if deadline.expired:
+                raise timed_out from None
             raise self._http_error(exc) from None
         except TimeoutError:
-            raise RetryableError(f"timed out after {self.timeout:g}s") from None
+            raise timed_out from None
         except (OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError):
-                raise RetryableError(f"timed out after {self.timeout:g}s") from None
+            if deadline.expired or isinstance(reason, TimeoutError):
+                raise timed_out from None
             raise RetryableError(f"connection error: {reason}") from None
+        finally:
+            timer.cancel()
+        if deadline.expired:  # the socket was shut mid-answer: ``raw`` may be truncated
+            raise timed_out
         text = raw.decode("utf-8", errors="replace")
         try:
             answer = json.loads(text)

@@ -63,11 +63,13 @@ def _digit_weights(entry: dict[str, Any]) -> dict[int, float]:
 def _score_from_response(payload: Any) -> float:
     """Turn a chat-completions response body into a 0-10 score.
 
-    Uses the logprob-weighted expectation over digit tokens when available, otherwise the first
-    digit of the message content.
+    The answer (the message content, stripped) must be a single digit 0-9: anything else
+    ("12", "-1", "7.5", "ten", "Score: 7") is a malformed answer, never read as a digit. With
+    logprobs, the score is the probability-weighted expectation over the digit tokens;
+    otherwise it is the answered digit.
 
     Raises:
-        RetryableError: If the response has no usable score.
+        RetryableError: If the response has no usable score (retried, never cached).
     """
     try:
         choice = payload["choices"][0]
@@ -75,6 +77,14 @@ def _score_from_response(payload: Any) -> float:
         raise RetryableError(f"response has no choices: {excerpt(json.dumps(payload))}") from None
     if not isinstance(choice, dict):
         raise RetryableError(f"choice is not an object: {excerpt(json.dumps(payload))}")
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    answered = content.strip() if isinstance(content, str) else None
+    if answered is None or len(answered) != 1 or answered not in _DIGITS:
+        raise RetryableError(
+            f"answer is not a single digit 0-9 (a score outside 0-9 or no score at all): "
+            f"{excerpt(json.dumps(choice))}; the judge model must answer with one digit"
+        )
     logprobs = choice.get("logprobs")
     content_entries = logprobs.get("content") if isinstance(logprobs, dict) else None
     if isinstance(content_entries, list) and content_entries:
@@ -83,13 +93,7 @@ def _score_from_response(payload: Any) -> float:
             weights = _digit_weights(first)
             if weights and sum(weights.values()) > 0:
                 return to_ten_scale(expected_digit(weights))
-    message = choice.get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if isinstance(content, str):
-        for char in content:
-            if char in _DIGITS:
-                return to_ten_scale(float(char))
-    raise RetryableError(f"answer has no digit 0-9: {excerpt(json.dumps(choice))}")
+    return to_ten_scale(float(answered))
 
 
 class OpenAIJudge:
