@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from steering.evaluation.judges.base import JudgeError, Rubric
-from steering.evaluation.judges.cache import JudgmentCache
+from steering.evaluation.judges.cache import JudgmentCache, rubric_hash, text_hash
 from steering.evaluation.judges.cached import cached_score
 from steering.evaluation.judges.openai import OpenAIJudge
 from tests.helpers.openai_stub_server import (
@@ -196,3 +196,52 @@ def test_answer_outside_0_9_is_never_cached(stub: StubServer, tmp_path: Path) ->
         with pytest.raises(JudgeError, match="not a single digit 0-9"):
             cached_score(http_judge(stub), ["t"], RUBRIC, cache)
         assert len(cache) == 0
+
+
+@pytest.mark.parametrize("edited", [42, "NaN", "seven", 3.0, None])
+def test_tampered_score_is_a_logged_miss_and_is_rejudged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, edited: object
+) -> None:
+    path = tmp_path / "c.sqlite"
+    judge = CountingJudge()
+    with JudgmentCache(path) as cache:
+        assert cached_score(judge, ["a cat"], RUBRIC, cache) == [1.0]
+    with sqlite3.connect(path) as conn:  # an edit behind the cache's back
+        if edited is None:
+            conn.execute("UPDATE judgments SET checksum = NULL")
+        else:
+            conn.execute("UPDATE judgments SET score = ?", (edited,))
+    conn.close()
+    with caplog.at_level(logging.WARNING), JudgmentCache(path) as cache:
+        assert cache.get_many(judge.judge_id, RUBRIC, ["a cat"]) == {}
+        assert cached_score(judge, ["a cat"], RUBRIC, cache) == [1.0]
+        assert judge.judged == ["a cat", "a cat"]  # judged again
+        assert cache.get_many(judge.judge_id, RUBRIC, ["a cat"]) == {"a cat": 1.0}  # overwritten
+    assert "fails its checksum" in caplog.text and str(path) in caplog.text
+
+
+def test_schema_1_cache_is_upgraded_keeping_valid_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema', 'steering-judgment-cache/1')")
+        conn.execute(
+            "CREATE TABLE judgments (judge_id TEXT NOT NULL, kind TEXT NOT NULL, concept TEXT "
+            "NOT NULL, version INTEGER NOT NULL, rubric_hash TEXT NOT NULL, text_sha256 TEXT "
+            "NOT NULL, score REAL NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (judge_id, "
+            "kind, concept, version, rubric_hash, text_sha256)) WITHOUT ROWID"
+        )
+        key = (RUBRIC.kind, RUBRIC.concept, RUBRIC.version, rubric_hash(RUBRIC))
+        conn.execute(
+            "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            ("counting-v1", *key, text_hash("a cat"), 1.0),
+        )
+        conn.execute(
+            "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            ("counting-v1", *key, text_hash("a rock"), 42.0),
+        )
+    conn.close()
+    judge = CountingJudge()
+    with JudgmentCache(path) as cache:
+        assert cached_score(judge, ["a cat", "a rock"], RUBRIC, cache) == [1.0, 0.0]
+    assert judge.judged == ["a rock"]  # the valid row was kept, the bad one re-judged

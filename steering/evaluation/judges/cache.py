@@ -4,6 +4,12 @@ Keys are ``(judge_id, rubric kind, rubric concept, rubric version, rubric conten
 sha256 of the text)``. Scores are committed as they arrive, so a crash in the middle of a
 stage loses no judgment already made. A file that is not a usable SQLite database is moved
 aside to ``<name>.corrupt-<timestamp>`` and a fresh cache is built, with a warning.
+
+Every row carries a checksum over its key and score, verified on read: a row whose score was
+altered (edited, bit-flipped, not a number) is logged as a warning and treated as a miss, so
+the text is judged again and the row overwritten; a bad score is never returned. Caches of
+the previous schema (``steering-judgment-cache/1``, no checksums) are upgraded in place on
+open: rows holding a number in [0, 10] get their checksum, others are judged again.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ from types import TracebackType
 
 from steering.evaluation.judges.base import Rubric
 
-__all__ = ["CacheStats", "JudgmentCache", "rubric_hash", "text_hash"]
+__all__ = ["CacheStats", "JudgmentCache", "row_checksum", "rubric_hash", "text_hash"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = "steering-judgment-cache/1"
+SCHEMA = "steering-judgment-cache/2"
 """Value stored in the ``meta`` table; a different value means an incompatible cache file."""
 
+_OLD_SCHEMA = "steering-judgment-cache/1"  # no checksum column; upgraded on open
 _LOOKUP_CHUNK = 500
 _CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB (constants are 3.11+)
 _CREATE = (
@@ -42,6 +49,7 @@ _CREATE = (
         text_sha256 TEXT NOT NULL,
         score REAL NOT NULL,
         created_at REAL NOT NULL,
+        checksum TEXT,
         PRIMARY KEY (judge_id, kind, concept, version, rubric_hash, text_sha256)
     ) WITHOUT ROWID""",
 )
@@ -78,6 +86,25 @@ def rubric_hash(rubric: Rubric) -> str:
     }
     canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def row_checksum(
+    judge_id: str,
+    kind: str,
+    concept: str,
+    version: int,
+    rubric_digest: str,
+    text_digest: str,
+    score: float,
+) -> str:
+    """Hex sha256 over a row's key (judge, rubric, text hash) and its score."""
+    fields = [judge_id, kind, concept, str(version), rubric_digest, text_digest, repr(score)]
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+
+def _valid_score(score: object) -> bool:
+    """Whether a stored score is a finite float in [0, 10] (SQLite may hand back text/int)."""
+    return isinstance(score, float) and math.isfinite(score) and 0.0 <= score <= 10.0
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
@@ -161,6 +188,7 @@ class JudgmentCache:
             for statement in _CREATE:
                 conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA,))
+            self._upgrade(conn)
             conn.execute("COMMIT")
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is None or row[0] != SCHEMA:
@@ -178,6 +206,33 @@ class JudgmentCache:
             conn.close()
             raise
         return conn
+
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
+        """Add checksums to a schema-1 cache (inside the caller's transaction)."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != _OLD_SCHEMA:
+            return
+        columns = {info[1] for info in conn.execute("PRAGMA table_info(judgments)")}
+        if "checksum" not in columns:
+            conn.execute("ALTER TABLE judgments ADD COLUMN checksum TEXT")
+        rows = conn.execute(
+            "SELECT judge_id, kind, concept, version, rubric_hash, text_sha256, score "
+            "FROM judgments"
+        ).fetchall()
+        updates = [(row_checksum(*key, score), *key) for *key, score in rows if _valid_score(score)]
+        conn.executemany(
+            "UPDATE judgments SET checksum = ? WHERE judge_id = ? AND kind = ? AND concept = ? "
+            "AND version = ? AND rubric_hash = ? AND text_sha256 = ?",
+            updates,
+        )
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA,))
+        logger.info(
+            "upgraded judgment cache %s to %s (%d rows checksummed, %d left to re-judge)",
+            self.path,
+            SCHEMA,
+            len(updates),
+            len(rows) - len(updates),
+        )
 
     def _move_aside(self) -> Path:
         """Rename the corrupt file (and its -wal/-shm companions) to ``*.corrupt-<stamp>``."""
@@ -230,7 +285,9 @@ class JudgmentCache:
             texts: Texts to look up.
 
         Returns:
-            ``{text: score}`` for the texts found; missing texts are absent.
+            ``{text: score}`` for the texts found; missing texts are absent, and so are texts
+            whose row fails its checksum (logged as a warning; the caller re-judges them and
+            the new judgment overwrites the row).
         """
         by_hash: dict[str, list[str]] = {}
         for text in texts:
@@ -242,14 +299,28 @@ class JudgmentCache:
             chunk = hashes[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                "SELECT text_sha256, score FROM judgments WHERE judge_id = ? AND kind = ? "
-                "AND concept = ? AND version = ? AND rubric_hash = ? "
+                "SELECT text_sha256, score, checksum FROM judgments WHERE judge_id = ? "
+                "AND kind = ? AND concept = ? AND version = ? AND rubric_hash = ? "
                 f"AND text_sha256 IN ({marks})",
                 (*prefix, *chunk),
             )
-            for digest, score in rows:
+            for digest, score, checksum in rows:
+                if not _valid_score(score) or checksum != row_checksum(*prefix, digest, score):
+                    logger.warning(
+                        "judgment cache %s: row for judge %r, rubric %s/%s v%s, text sha256 %s "
+                        "holds score %r that fails its checksum (edited or corrupted); "
+                        "ignoring it, the text will be judged again",
+                        self.path,
+                        judge_id,
+                        rubric.kind,
+                        rubric.concept,
+                        rubric.version,
+                        digest,
+                        score,
+                    )
+                    continue
                 for text in by_hash[digest]:
-                    found[text] = float(score)
+                    found[text] = score
         return found
 
     def put_many(self, judge_id: str, rubric: Rubric, items: Iterable[tuple[str, float]]) -> None:
@@ -268,14 +339,16 @@ class JudgmentCache:
                     f"judge {judge_id!r} returned score {score!r} for text {text!r:.80}; "
                     "scores must be finite and within [0, 10]"
                 )
-            rows.append((*prefix, text_hash(text), value, now))
+            digest = text_hash(text)
+            rows.append((*prefix, digest, value, now, row_checksum(*prefix, digest, value)))
         if not rows:
             return
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO judgments (judge_id, kind, concept, version, "
-                "rubric_hash, text_sha256, score, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "rubric_hash, text_sha256, score, created_at, checksum) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         except BaseException:
