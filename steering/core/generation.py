@@ -15,7 +15,7 @@ from transformers import GenerationConfig, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from steering.core.activations import pad_left, tokenize
-from steering.core.hooks import steer
+from steering.core.hooks import check_strengths, steer
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,8 @@ def generate(
         raise ValueError("Give the layer to steer together with the direction.")
     if strengths is not None and len(strengths) != len(prompts):
         raise ValueError(f"Got {len(prompts)} prompts but {len(strengths)} strengths.")
+    if strengths is not None:
+        strengths = check_strengths(strengths)
     if direction is not None and direction.ndim == 2 and direction.shape[0] != len(prompts):
         raise ValueError(f"Got {len(prompts)} prompts but {direction.shape[0]} direction rows.")
     if batch_size < 1:

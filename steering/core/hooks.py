@@ -17,6 +17,36 @@ from torch.utils.hooks import RemovableHandle
 
 from steering.core.layers import get_layer
 
+MAX_STRENGTH = 100.0
+"""Largest ``|strength|`` accepted where strength 1.0 adds a calibrated vector (``generate``,
+``ManifoldSteerer``). Strength 1.0 is the largest still coherent norm, so anything near this
+bound already destroys the text; values like 1e30 overflow the activations and generate
+nothing, so they are refused instead of run. (:func:`steer` itself takes raw strengths in
+residual units and only requires them finite.)"""
+
+
+def check_strengths(strengths: Any) -> list[float]:
+    """Return calibrated ``strengths`` as floats, refusing any not finite or beyond the bound.
+
+    Raises:
+        ValueError: Naming the first bad value and the accepted range.
+    """
+    values = [strengths] if isinstance(strengths, int | float) else list(strengths)
+    checked = []
+    for index, value in enumerate(values):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not abs(number) <= MAX_STRENGTH:  # also catches NaN
+            raise ValueError(
+                f"strength {value!r} (row {index}) is not a finite number in "
+                f"[-{MAX_STRENGTH:g}, {MAX_STRENGTH:g}]; strength 1.0 is the calibrated full "
+                "strength, so use values of order 1."
+            )
+        checked.append(number)
+    return checked
+
 
 def _hidden(output: Any) -> torch.Tensor:
     """Return the hidden-state tensor of a block's output (a tensor or a tuple)."""
@@ -61,7 +91,13 @@ def _make_steer_hook(vectors: torch.Tensor) -> Callable[..., Any]:
             )
         key = (hidden.dtype, hidden.device)
         if key not in cache:  # the vector follows the activation's dtype and device
-            cache[key] = vectors.to(hidden.device, hidden.dtype)[:, None, :]
+            cast = vectors.to(hidden.device, hidden.dtype)
+            if not torch.isfinite(cast).all():
+                raise ValueError(
+                    f"The steering vector (largest entry {vectors.abs().max().item():.3g}) "
+                    f"overflows the activations' dtype {hidden.dtype}; use a smaller strength."
+                )
+            cache[key] = cast[:, None, :]
         return _replace_hidden(output, hidden + cache[key])
 
     return hook
@@ -117,9 +153,15 @@ def steer(
         direction: One vector of the model's hidden size ``(hidden,)``, or one per row
             ``(rows, hidden)`` so a single batch can steer toward several concepts.
         strengths: One strength per batch row, or a single float for every row (then give
-            ``batch_size`` unless ``direction`` has one row per batch row).
+            ``batch_size`` unless ``direction`` has one row per batch row); finite, and
+            such that the added vector fits the activations' dtype.
         batch_size: Number of rows when ``strengths`` is a float and ``direction`` is 1-D.
         layer_template: Override of the block path.
+
+    Raises:
+        ValueError: A bad shape, a non-finite strength or direction, an added vector that
+            overflows the activations' dtype (raised in the forward pass), or a hidden-size
+            mismatch.
     """
     if direction.ndim not in (1, 2):
         raise ValueError(
@@ -134,6 +176,11 @@ def steer(
     if not torch.isfinite(strengths).all():
         raise ValueError(f"strengths must be finite, got {strengths.tolist()}.")
     base = direction.detach().to(torch.float32).cpu()
+    if not torch.isfinite(base).all():
+        raise ValueError(
+            "the steering direction has non-finite entries (a NaN or infinite norm?); check "
+            "the vectors' full_strength_norm and refit them."
+        )
     if base.ndim == 2 and base.shape[0] != strengths.shape[0]:
         raise ValueError(f"{base.shape[0]} direction rows but {strengths.shape[0]} strengths.")
     vectors = strengths[:, None] * (base if base.ndim == 2 else base[None, :])

@@ -19,6 +19,7 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from steering.core.activations import collect_activations, collect_token_activations
 from steering.core.generation import Generation, generate, row_vectors
+from steering.core.hooks import check_strengths
 from steering.core.layers import num_layers, resolve_layer
 from steering.core.memory import track_peak_memory
 from steering.core.models import model_identity
@@ -282,7 +283,8 @@ class ManifoldSteerer:
         Args:
             prompts: One prompt per row.
             concepts: One concept for every row, or one per row; ``None`` is unsteered.
-            strengths: One strength for every row, or one per row.
+            strengths: One strength for every row, or one per row; each finite and at most
+                ``steering.core.hooks.MAX_STRENGTH`` (100) in absolute value.
             max_new_tokens: Tokens to generate per row.
             batch_size: Most rows per ``generate`` call; ``None`` for the steerer's.
             do_sample: Sample instead of greedy decoding.
@@ -304,9 +306,7 @@ class ManifoldSteerer:
         if len(row_concepts) != n:
             raise ValueError(f"Got {n} prompts but {len(row_concepts)} concepts.")
         used = self._check_fitted(row_concepts)
-        for s in row_strengths:
-            if not np.isfinite(s):
-                raise ValueError(f"strength {s} is not a finite number.")
+        row_strengths = check_strengths(row_strengths)
         return generate(
             self.model,
             self.tokenizer,
@@ -363,7 +363,7 @@ class ManifoldSteerer:
 
     # ------------------------------------------------------------------- files
     def save(self, path: str | Path) -> None:
-        """Write ``<path>.safetensors`` and ``<path>.json``."""
+        """Write ``<path>.safetensors`` and ``<path>.json`` (``path`` keeps its own dots)."""
         if not self.vectors:
             raise ValueError("Nothing to save: call fit() first.")
         save_vectors(path, self.vectors, self.metadata)

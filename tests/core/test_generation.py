@@ -287,3 +287,19 @@ def test_row_vectors_shares_stacks_or_skips() -> None:
     np.testing.assert_array_equal(stacked.numpy(), np.stack([b, np.zeros(4), a]))
     mixed = row_vectors({"a": a}, ["a", None])
     assert mixed is not None and mixed.shape == (2, 4)
+
+
+@pytest.mark.parametrize("strength", [1e30, -1e30, 100.5, float("inf"), float("nan")])
+def test_generate_refuses_absurd_strengths(llama: TinyModel, tokenizer, strength: float) -> None:
+    with pytest.raises(ValueError, match=r"strength .* not a finite number in \[-100, 100\]"):
+        generate(
+            llama.model,
+            tokenizer,
+            PROMPTS[:1],
+            layer=STEER_LAYER,
+            direction=unit_direction(),
+            strengths=[strength],
+            max_new_tokens=2,
+            progress=False,
+        )
+    assert not leftover_hooks(llama.model)

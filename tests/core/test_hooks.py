@@ -14,6 +14,7 @@ from tests.helpers.tiny_models import (
     all_block_hooks_empty,
     encode,
     residual_norm,
+    tiny_model,
     unit_direction,
 )
 
@@ -158,3 +159,26 @@ def test_batch_mismatch_inside_the_hook_is_an_error(llama: TinyModel, tokenizer)
     ):
         _logits(model, ids, mask)
     assert all_block_hooks_empty(model)
+
+
+def test_steer_refuses_a_strength_overflowing_the_dtype(tokenizer) -> None:
+    ids, mask = encode(tokenizer)
+    model = tiny_model("llama", "fp16").model
+    with (
+        pytest.raises(ValueError, match=r"overflows the activations' dtype torch.float16"),
+        steer(model, 0, torch.ones(HIDDEN), 1e30, batch_size=ids.shape[0]),
+        torch.no_grad(),
+    ):
+        model(input_ids=ids, attention_mask=mask)
+    assert all_block_hooks_empty(model)
+
+
+def test_steer_refuses_a_non_finite_direction(llama: TinyModel) -> None:
+    direction = torch.ones(HIDDEN)
+    direction[3] = float("inf")
+    with (
+        pytest.raises(ValueError, match="non-finite entries.*full_strength_norm"),
+        steer(llama.model, 0, direction, 1.0, batch_size=1),
+    ):
+        pass
+    assert all_block_hooks_empty(llama.model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -104,6 +105,9 @@ def test_steering_changes_generation_and_zero_does_not(llama: TinyModel, tokeniz
     assert zero == base and strong != base
     with pytest.raises(ValueError, match="not a finite"):
         steerer.generate_batch(PROMPTS, "animal", float("nan"))
+    for absurd in (1e30, -1e30, 101.0):
+        with pytest.raises(ValueError, match=re.escape(f"strength {absurd!r} (row 0)")):
+            steerer.generate_batch(PROMPTS, "animal", absurd, max_new_tokens=2, progress=False)
 
 
 def test_save_load_round_trip_reproduces_generations(llama: TinyModel, tokenizer, tmp_path):
@@ -174,3 +178,28 @@ def test_load_refuses_another_layer(llama: TinyModel, tokenizer, tmp_path) -> No
     assert loaded.layer == STEER_LAYER
     with pytest.raises(VectorFileError, match=f"not layer {STEER_LAYER - 1}"):
         ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer, expect_layer=STEER_LAYER - 1)
+
+
+def test_save_with_dotted_names_keeps_both_sets(llama: TinyModel, tokenizer, tmp_path) -> None:
+    steerer, _ = _fitted(llama, tokenizer, "diffmean")
+    steerer.save(tmp_path / "animal.v2")
+    changed = {c: v.with_full_strength_norm(7.0) for c, v in steerer.vectors.items()}
+    steerer.vectors = changed
+    steerer.save(tmp_path / "animal.v3")
+    v2 = ManifoldSteerer.load(tmp_path / "animal.v2", llama.model, tokenizer)
+    v3 = ManifoldSteerer.load(tmp_path / "animal.v3", llama.model, tokenizer)
+    assert all(v.full_strength_norm == 7.0 for v in v3.vectors.values())
+    assert all(v.full_strength_norm != 7.0 for v in v2.vectors.values())
+
+
+def test_load_refuses_a_nan_norm(llama: TinyModel, tokenizer, tmp_path) -> None:
+    import json
+
+    steerer, _ = _fitted(llama, tokenizer, "diffmean")
+    steerer.save(tmp_path / "v")
+    meta_path = tmp_path / "v.json"
+    meta = json.loads(meta_path.read_text())
+    meta["vectors"]["animal"]["full_strength_norm"] = float("nan")
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(VectorFileError, match="v.json"):
+        ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer)

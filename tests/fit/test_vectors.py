@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def test_round_trip(saved) -> None:
             vector.concept,
         )
         assert dict(got.calibration) == {"multiple": 1.5}
-    assert meta["layer"] == 2 and meta["format_version"] == 2
+    assert meta["layer"] == 2 and meta["format_version"] == 3
 
 
 def test_added_vector_and_tensor(saved) -> None:
@@ -103,11 +104,11 @@ def test_older_format_is_refused(saved) -> None:
     base, _ = saved
     meta_path = base.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
-    assert meta["format_version"] == 2
+    assert meta["format_version"] == 3
     assert "full_strength_norm" in meta["vectors"]["animal"]
     meta["format_version"] = 1
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(VectorFileError, match="format version 1.*reads version 2; refit"):
+    with pytest.raises(VectorFileError, match="format version 1.*reads version 3; refit"):
         load_vectors(base)
 
 
@@ -127,3 +128,113 @@ def test_gguf_control_vector_export(tmp_path) -> None:
     assert int(count.parts[count.data[0]][0]) == 1
     with pytest.raises(ValueError, match="out of range"):
         export_control_vector_gguf(tmp_path / "bad.gguf", vector, layer=6, n_layers=6)
+
+
+@pytest.mark.parametrize("names", [("animal.v2", "animal.v3"), ("a.b", "a.c"), ("x", "x.y")])
+def test_dotted_names_never_collide(tmp_path, names) -> None:
+    meta = {"model_id": "tiny-llama", "layer": 2, "method": "dual"}
+    first, second = (tmp_path / "vectors" / name for name in names)
+    save_vectors(first, {"animal": _vector("animal", 0)}, meta)
+    save_vectors(second, {"animal": _vector("animal", 1)}, meta)
+    assert (tmp_path / "vectors" / f"{names[0]}.json").is_file()
+    assert (tmp_path / "vectors" / f"{names[1]}.safetensors").is_file()
+    for base, seed in ((first, 0), (second, 1)):
+        loaded, _ = load_vectors(base)
+        np.testing.assert_array_equal(loaded["animal"].direction, _vector("animal", seed).direction)
+    # A path naming one of the files names its set.
+    loaded, _ = load_vectors(tmp_path / "vectors" / f"{names[0]}.json")
+    assert loaded["animal"].full_strength_norm == _vector("animal", 0).full_strength_norm
+
+
+def _failing_write(monkeypatch, target_suffix: str) -> None:
+    """Make the write of the file ending in ``target_suffix`` fail like a full disk."""
+    import contextlib
+    import errno
+
+    import steering.fit.vectors as module
+
+    real = module.atomic_path
+
+    @contextlib.contextmanager
+    def atomic_path(path, suffix=""):
+        with real(path, suffix) as tmp:
+            yield tmp
+            if str(path).endswith(target_suffix):
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(module, "atomic_path", atomic_path)
+
+
+def test_save_failing_at_the_second_file_leaves_a_readable_pair(saved, monkeypatch, caplog) -> None:
+    base, _ = saved
+    new = {"animal": _vector("animal", 7), "person": _vector("person", 8)}
+    _failing_write(monkeypatch, ".json")
+    with pytest.raises(OSError, match="No space left"):
+        save_vectors(base, new, {"model_id": "tiny-llama", "layer": 2, "method": "dual"})
+    monkeypatch.undo()
+    with caplog.at_level("WARNING"):
+        loaded, meta = load_vectors(base, expect_model="tiny-llama", expect_layer=2)
+    for name, vector in new.items():  # the new pair, read whole from the tensors file
+        np.testing.assert_array_equal(loaded[name].direction, vector.direction)
+        assert loaded[name].full_strength_norm == vector.full_strength_norm
+    assert "interrupted" in caplog.text
+    assert sorted(p.name for p in base.parent.iterdir()) == ["vecs.json", "vecs.safetensors"]
+
+
+def test_save_failing_at_the_first_file_keeps_the_old_pair(saved, monkeypatch) -> None:
+    base, old = saved
+    _failing_write(monkeypatch, ".safetensors")
+    with pytest.raises(OSError, match="No space left"):
+        save_vectors(base, {"animal": _vector("animal", 7)}, {"model_id": "m", "layer": 0})
+    monkeypatch.undo()
+    loaded, _ = load_vectors(base, expect_model="tiny-llama")
+    np.testing.assert_array_equal(loaded["animal"].direction, old["animal"].direction)
+    assert sorted(p.name for p in base.parent.iterdir()) == ["vecs.json", "vecs.safetensors"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("full_strength_norm", 35.0), ("raw_norm", 1.0), ("method", "diffmean")],
+)
+def test_edited_json_field_fails_the_metadata_checksum(saved, field, value) -> None:
+    base, _ = saved
+    meta_path = base.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["vectors"]["animal"][field] = value
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(VectorFileError, match="vecs.json fails its metadata checksum"):
+        load_vectors(base)
+
+
+def test_edited_model_id_fails_the_metadata_checksum(saved) -> None:
+    base, _ = saved
+    meta_path = base.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["model_id"] = "gemma-3-270m"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(VectorFileError, match="metadata checksum"):
+        load_vectors(base, expect_model="gemma-3-270m")
+
+
+@pytest.mark.parametrize("norm", [float("nan"), float("inf"), -1.0, 0.0, "big"])
+def test_bad_norm_is_refused_on_load_even_with_a_valid_checksum(saved, norm) -> None:
+    from steering.fit.vectors import _meta_digest
+
+    base, _ = saved
+    meta_path = base.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["vectors"]["animal"]["full_strength_norm"] = norm
+    meta["meta_sha256"] = _meta_digest(meta)  # a writer that checksummed a bad value
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(VectorFileError, match=r"full_strength_norm of vector 'animal'.*finite"):
+        load_vectors(base)
+
+
+@pytest.mark.parametrize("norm", [float("nan"), float("inf"), 0.0, -2.0])
+def test_bad_norm_is_refused_on_save_and_override(tmp_path, norm) -> None:
+    vector = _vector("animal", 0)
+    with pytest.raises(ValueError, match=f"vector 'animal' is {norm!r}.*finite number > 0"):
+        save_vectors(tmp_path / "v", {"animal": replace(vector, full_strength_norm=norm)}, {})
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="finite number > 0"):
+        vector.with_full_strength_norm(norm)
