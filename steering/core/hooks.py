@@ -40,8 +40,8 @@ def check_strengths(strengths: Any) -> list[float]:
             number = float("nan")
         if not abs(number) <= MAX_STRENGTH:  # also catches NaN
             raise ValueError(
-                f"strength {value!r} (row {index}) is not a finite number in "
-                f"[-{MAX_STRENGTH:g}, {MAX_STRENGTH:g}]; strength 1.0 is the calibrated full "
+                f"strength {value!r} is not a finite number in [-{MAX_STRENGTH:g}, "
+                f"{MAX_STRENGTH:g}] (row {index}); strength 1.0 is the calibrated full "
                 "strength, so use values of order 1."
             )
         checked.append(number)

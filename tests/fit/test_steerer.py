@@ -106,7 +106,8 @@ def test_steering_changes_generation_and_zero_does_not(llama: TinyModel, tokeniz
     with pytest.raises(ValueError, match="not a finite"):
         steerer.generate_batch(PROMPTS, "animal", float("nan"))
     for absurd in (1e30, -1e30, 101.0):
-        with pytest.raises(ValueError, match=re.escape(f"strength {absurd!r} (row 0)")):
+        expected = re.escape(f"strength {absurd!r} is not a finite number in [-100, 100]")
+        with pytest.raises(ValueError, match=expected):
             steerer.generate_batch(PROMPTS, "animal", absurd, max_new_tokens=2, progress=False)
 
 
