@@ -216,9 +216,13 @@ def _check_norms(name: str, info: Mapping[str, Any], json_path: Path) -> None:
     """Refuse a stored norm that is not finite (and > 0 for the strength-1 norm)."""
     for key in _NORMS:
         value = info.get(key)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
         positive = key == "full_strength_norm"
-        if not number or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        number = (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else math.nan
+        )
+        if not math.isfinite(number) or number < 0 or (positive and number == 0):
             raise VectorFileError(
                 f"{key} of vector {name!r} in {json_path} is {value!r}; it must be a finite "
                 f"number {'> 0' if positive else '>= 0'}. Refit the vectors."

@@ -219,7 +219,7 @@ class JudgmentCache:
             "SELECT judge_id, kind, concept, version, rubric_hash, text_sha256, score "
             "FROM judgments"
         ).fetchall()
-        updates = [(row_checksum(*key, score), *key) for *key, score in rows if _valid_score(score)]
+        updates = [(row_checksum(*row), *row[:6]) for row in rows if _valid_score(row[6])]
         conn.executemany(
             "UPDATE judgments SET checksum = ? WHERE judge_id = ? AND kind = ? AND concept = ? "
             "AND version = ? AND rubric_hash = ? AND text_sha256 = ?",
