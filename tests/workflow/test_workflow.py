@@ -653,3 +653,33 @@ def test_real_default_config_cut_down(tmp_path, snakefile):
     report = (project / "results/report/report.md").read_text()
     assert KNEE.search(report), report[:3000]
     assert "gemma-3-270m" in report
+
+
+# --- 9. a script run by hand ----------------------------------------------------------------
+
+
+def test_mock_snakemake_gives_a_script_its_job(fresh_project, snakefile):
+    """`mock_snakemake(rule, **wildcards)` builds the job a script would get from Snakemake,
+    so a stage can be run and debugged outside the workflow."""
+    code = (
+        "from _helpers import mock_snakemake\n"
+        f"job = mock_snakemake('generate_steered', snakefile={str(snakefile)!r}, "
+        "method='dual', n='2')\n"
+        "print(job.output[0], job.log[0], job.params.model['layer'], job.wildcards.n)\n"
+    )
+    root = snakefile.parent
+    proc = subprocess.run(
+        [*snakemake_cmd(snakefile)[:1], "-c", code],
+        cwd=fresh_project,
+        env={**snakemake_env(), "PYTHONPATH": f"{root / 'workflow/scripts'}:{root}"},
+        capture_output=True,
+        text=True,
+        timeout=DRY_TIMEOUT_S,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[-4:] == [
+        "results/generations/dual/n2.parquet",
+        "results/logs/generate_steered/dual/n2.log",
+        "1",
+        "2",
+    ]

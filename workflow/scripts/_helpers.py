@@ -36,7 +36,6 @@ def mock_snakemake(
     """
     from snakemake.api import SnakemakeApi
     from snakemake.dag import DAG
-    from snakemake.io import Wildcards
     from snakemake.iocontainers import Snakemake
     from snakemake.jobs import Job
     from snakemake.settings.types import (
@@ -61,7 +60,7 @@ def mock_snakemake(
         workflow = workflow_api._workflow
         workflow.global_resources = {}
         target = workflow.get_rule(rule)
-        job = Job(target, DAG(workflow, rules=[target]), Wildcards(fromdict=wildcards))
+        job = Job(target, DAG(workflow, rules=[target]), wildcards_dict=dict(wildcards))
         return Snakemake(
             job.input,
             job.output,
