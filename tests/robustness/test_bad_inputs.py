@@ -720,7 +720,7 @@ CASES: list[Case] = [
         "cache-corrupt-json",
         corrupt_json,
         CorruptFileError,
-        r"meta\.json is not valid JSON .*delete it and rerun",
+        r"meta\.json is not valid JSON \(Expecting value",
     ),
 ]
 
