@@ -1,17 +1,17 @@
 """Atomic, provenance-stamped files: Parquet, npz and JSON written to a temp name, then renamed.
 
 A job killed mid-write leaves at most a hidden ``.*.tmp`` file, never a file under the final
-name that looks complete. Readers refuse corrupt files with an error naming the file.
+name that looks complete. Readers refuse unreadable files with :class:`CorruptFileError`, which
+names the file; nothing here ever deletes a file it did not just write.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,24 +21,38 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-log = logging.getLogger(__name__)
-
 METADATA_KEY = b"steering"
 
 
 class CorruptFileError(ValueError):
-    """A cached file cannot be read; it must be rebuilt."""
+    """A file cannot be read; it must be rebuilt. ``path`` is the file."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        super().__init__(message)
+        self.path = Path(path)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temp path next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temp path next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The final file gets the mode an ordinary ``open()`` would give it (``0o666`` less the
+    umask), not the ``0o600`` of a temp file.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix + ".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -56,9 +70,7 @@ def read_json(path: str | Path) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CorruptFileError(
-            f"{path} is not valid JSON ({error}); delete it and rerun."
-        ) from error
+        raise CorruptFileError(path, f"{path} is not valid JSON ({error}).") from error
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame, metadata: Mapping[str, Any]) -> None:
@@ -77,12 +89,15 @@ def read_parquet(path: str | Path) -> pd.DataFrame:
     try:
         return pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as error:
-        raise CorruptFileError(f"{path} is not a readable Parquet file ({error}).") from error
+        raise CorruptFileError(path, f"{path} is not a readable Parquet file ({error}).") from error
 
 
 def parquet_metadata(path: str | Path) -> dict[str, Any]:
-    """The provenance metadata stored by :func:`write_parquet`."""
-    meta = pq.read_schema(path).metadata or {}
+    """The provenance metadata stored by :func:`write_parquet` (``{}`` when there is none)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowException, OSError) as error:
+        raise CorruptFileError(path, f"{path} is not a readable Parquet file ({error}).") from error
     return json.loads(meta.get(METADATA_KEY, b"{}"))
 
 
@@ -101,7 +116,7 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise CorruptFileError(f"{path} is not a readable npz file ({error}).") from error
+        raise CorruptFileError(path, f"{path} is not a readable npz file ({error}).") from error
 
 
 def is_readable(path: str | Path) -> bool:
@@ -124,13 +139,3 @@ def is_readable(path: str | Path) -> bool:
         return False
     return True
 
-
-def remove_corrupt(paths: Iterable[str | Path]) -> list[Path]:
-    """Delete existing files that fail :func:`is_readable`, so the workflow rebuilds them."""
-    removed = []
-    for path in map(Path, paths):
-        if path.is_file() and not is_readable(path):
-            log.warning("Corrupt cached file %s removed; it will be rebuilt.", path)
-            path.unlink()
-            removed.append(path)
-    return removed

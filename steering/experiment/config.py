@@ -1,7 +1,8 @@
-"""Experiment inputs: reading example and prompt files, and checks that need no model.
+"""Validating the experiment config: schema defaults filled in, errors that name the fix.
 
-Everything here runs before any expensive work, so a typo fails in seconds with a message that
-names the file, key or value at fault and how to fix it.
+The JSON schema (workflow/schemas/config.schema.yaml) is the one home of every default;
+:func:`validate_config` fills them in while validating, and :func:`check_config` adds the
+cross-field checks the schema cannot express.
 """
 
 from __future__ import annotations
@@ -15,141 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import pandas as pd
 import yaml
 
-from steering.evaluation.judges.base import Rubric
-
-NEUTRAL = "neutral"
-RUBRIC_KINDS = ("concept", "opposite", "bipolar")
-
-
-class ConfigError(ValueError):
-    """A configuration value or input file is invalid."""
-
-
-def read_lines(
-    path: str | Path, what: str = "line", *, keep_trailing_space: bool = False
-) -> list[str]:
-    """Read non-empty lines of a UTF-8 text file, refusing blank lines and duplicates.
-
-    Raises:
-        ConfigError: The file is missing, not UTF-8, has an empty or whitespace-only line, or
-            repeats a line (the message names the file and the line numbers).
-    """
-    target = Path(path)
-    if not target.is_file():
-        raise ConfigError(f"{what} file {target} does not exist.")
-    raw = target.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_no = raw[: error.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{target} is not UTF-8 (line {line_no}, byte {error.start}); re-save it as UTF-8."
-        ) from error
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        line = line.rstrip("\r")
-        if not line.strip():
-            raise ConfigError(f"{target}:{number}: empty or whitespace-only {what}; remove it.")
-        value = line if keep_trailing_space else line.strip()
-        if value in seen:
-            raise ConfigError(
-                f"{target}:{number}: duplicate {what} (same as line {seen[value]}): {value[:60]!r}."
-            )
-        seen[value] = number
-        out.append(value)
-    return out
-
-
-def concept_file(concepts_dir: str | Path, concept: str) -> Path:
-    """Path of a concept's examples file."""
-    return Path(concepts_dir) / f"{concept}.txt"
-
-
-def load_examples(
-    concepts_dir: str | Path, concepts: Sequence[str], needed: int
-) -> tuple[dict[str, list[str]], list[str]]:
-    """Read ``needed`` examples per concept and of the neutral set.
-
-    Raises:
-        ConfigError: A file is missing or has fewer than ``needed`` examples.
-    """
-    examples: dict[str, list[str]] = {}
-    for concept in [*concepts, NEUTRAL]:
-        path = concept_file(concepts_dir, concept)
-        if not path.is_file():
-            raise ConfigError(
-                f"Concept {concept!r} has no examples file: {path} does not exist. Add it (one "
-                "example per line) or remove the concept from 'concepts'."
-            )
-        lines = read_lines(path, "example")
-        if len(lines) < needed:
-            raise ConfigError(
-                f"{path} has {len(lines)} examples but the largest scale needs {needed}; add "
-                f"{needed - len(lines)} more or lower 'scales'."
-            )
-        examples[concept] = lines[:needed]
-    neutral = examples.pop(NEUTRAL)
-    return examples, neutral
-
-
-def load_prompts(path: str | Path) -> list[str]:
-    """Task prompts, one per line, trailing spaces kept (``"Hello, "`` is not ``"Hello,"``)."""
-    return read_lines(path, "prompt", keep_trailing_space=True)
-
-
-def load_rubrics(
-    shots_path: str | Path, concepts: Mapping[str, Mapping[str, str]]
-) -> dict[tuple[str, str], Rubric]:
-    """Build the three rubrics of every concept from the config and the few-shot file."""
-    target = Path(shots_path)
-    if not target.is_file():
-        raise ConfigError(f"Judge shots file {target} does not exist.")
-    data = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-    version = data.get("rubric_version")
-    if not isinstance(version, int):
-        raise ConfigError(f"{target}: 'rubric_version' must be an integer, got {version!r}.")
-    rubrics: dict[tuple[str, str], Rubric] = {}
-    for concept, info in concepts.items():
-        for kind in RUBRIC_KINDS:
-            shots = (data.get(kind) or {}).get(concept)
-            if not shots:
-                raise ConfigError(f"{target}: no '{kind}' shots for concept {concept!r}.")
-            pairs = tuple((str(s["text"]), int(s["score"])) for s in shots)
-            description = info["opposite"] if kind == "opposite" else info["description"]
-            rubrics[(kind, concept)] = Rubric(
-                kind=kind,
-                concept=concept,
-                description=description,
-                version=version,
-                shots=pairs,
-                opposite=info["opposite"] if kind == "bipolar" else "",
-            )
-    return rubrics
-
-
-def load_ratings(path: str | Path) -> pd.DataFrame:
-    """Human ratings CSV: columns ``concept``, ``score`` and ``output_id`` or ``text``."""
-    target = Path(path)
-    if not target.is_file():
-        raise ConfigError(f"Ratings file {target} does not exist.")
-    frame = pd.read_csv(target)
-    missing = [c for c in ("concept", "score") if c not in frame.columns]
-    if missing or not ({"output_id", "text"} & set(frame.columns)):
-        need = missing + (
-            [] if {"output_id", "text"} & set(frame.columns) else ["output_id or text"]
-        )
-        raise ConfigError(
-            f"Ratings file {target} lacks columns {need}; it needs concept, score and "
-            "output_id or text."
-        )
-    return frame
+from steering.experiment.inputs import NEUTRAL, ConfigError, safe_path
 
 
 # ---------------------------------------------------------------------------- config schema
@@ -192,15 +61,9 @@ def _suggest(word: Any, options: Sequence[Any]) -> str:
     return f"did you mean {close!r}? " if close else ""
 
 
-_JSON_TYPES = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "a mapping of keys to values",
-    "null": "null",
-}
+_JSON_TYPES = {"integer": "an integer", "number": "a number", "string": "a string",
+               "boolean": "true or false", "array": "a list",
+               "object": "a mapping of keys to values", "null": "null"}
 
 
 def _schema_error_message(error: Any) -> str:
@@ -279,6 +142,7 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[
         raise ConfigError(
             f"The config must be a mapping of keys to values, got {type(config).__name__}."
         )
+    _refuse_renamed_keys(config)
     filled: dict[str, Any] = copy.deepcopy(dict(config))
     _parse_string_containers(filled, schema)
     validator = _default_filling_validator(schema)
@@ -297,6 +161,22 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[
     return filled
 
 
+RENAMED_KEYS = {("scales",): "n_examples", ("ablation", "scales"): "ablation.n_examples"}
+
+
+def _refuse_renamed_keys(config: Mapping[str, Any]) -> None:
+    """Name the new key of a key that was renamed (an old config must not silently default)."""
+    for path, new in RENAMED_KEYS.items():
+        node: Any = config
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is not None:
+            raise ConfigError(
+                f"config key {'.'.join(path)!r} was renamed; rename it to {new!r} (the number "
+                "of examples per concept)."
+            )
+
+
 _YAML_TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
     "object": (dict,),
@@ -308,7 +188,7 @@ _YAML_TYPES: dict[str, tuple[type, ...]] = {
 
 def _from_command_line(value: Any, schema: Mapping[str, Any], *, in_list: bool = False) -> Any:
     """Parse a string that should have been a list, mapping or number (Snakemake's ``--config``
-    passes ``scales=[2,8]`` as a string or as a list of strings), where the schema does not allow
+    passes ``n_examples=[2,8]`` as a string or a list of strings), where the schema does not allow
     a string and the parsed value has an allowed type; anything else is left for the validator.
     Scalars are parsed only inside lists: a quoted number in a config file stays an error.
     """
@@ -340,35 +220,13 @@ def _parse_string_containers(config: dict[str, Any], schema: Mapping[str, Any]) 
             config[key] = _from_command_line(value, sub)
 
 
-def safe_path(value: str, key: str, *, allow_external: bool) -> str:
-    """Refuse config paths that leave the working directory, unless allowed."""
-    if allow_external:
-        return value
-    path = Path(value)
-    if path.is_absolute() or ".." in path.parts:
-        raise ConfigError(
-            f"{key}={value!r} points outside the working directory; use a relative path "
-            "inside it, or set allow_external_paths: true."
-        )
-    return value
-
-
 def check_config(config: Mapping[str, Any]) -> None:
     """Cross-field checks the JSON schema cannot express. Raises :class:`ConfigError`."""
-    scales = list(config["scales"])
-    if len(set(scales)) != len(scales):
+    counts = list(config["n_examples"])
+    if len(set(counts)) != len(counts) or counts != sorted(counts):
         raise ConfigError(
-            f"config key 'scales' = {scales} contains duplicates; list each scale once."
-        )
-    if scales != sorted(scales):
-        raise ConfigError(
-            f"config key 'scales' = {scales} must be strictly increasing; sort them, e.g. "
-            f"{sorted(set(scales))}."
-        )
-    if min(scales) < 2:
-        raise ConfigError(
-            f"config key 'scales' = {scales}: every scale must be >= 2 examples per concept; "
-            "drop the smaller ones."
+            f"config key 'n_examples' = {counts} must be strictly increasing without duplicates; "
+            f"use e.g. {sorted(set(counts))}."
         )
     strengths = config["strengths"]
     if not strengths:
@@ -398,11 +256,11 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"({n_concepts}); it would project out the concepts themselves. Use at most "
             f"{n_concepts - 1}, null (pick by energy), or add concepts."
         )
-    for scale in config["ablation"]["scales"]:
-        if scale not in scales:
+    for n in config["ablation"]["n_examples"]:
+        if n not in counts:
             raise ConfigError(
-                f"config key 'ablation.scales' has {scale}, which is not in 'scales' {scales}; "
-                "use one of those scales or add it to 'scales'."
+                f"config key 'ablation.n_examples' has {n}, which is not in 'n_examples' "
+                f"{counts}; use one of those or add it to 'n_examples'."
             )
     if NEUTRAL in config["concepts"]:
         raise ConfigError("'neutral' is reserved for the neutral examples; rename that concept.")

@@ -34,12 +34,12 @@ class CalibrationSettings:
     """
 
     mode: str = "search"
-    multiples: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0)
+    multiples: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
     fixed_multiple: float = 1.0
-    n_prompts: int = 4
-    max_new_tokens: int = 24
+    n_prompts: int = 3
+    max_new_tokens: int = 16
     rule: str = "robust"
-    ratio: float = 1.5
+    ratio: float = 3.0
     distinct_ratio: float = 0.5
     first_k: int = 10
     min_coherent: float = 0.75

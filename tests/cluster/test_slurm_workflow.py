@@ -20,7 +20,7 @@ Asserted:
 
 The workflow under test is the real one (a snapshot of Snakefile, workflow/
 and steering/) on the tiny project of ``tests/helpers/workflow_project.py``, cut to one
-scale and no ablation; see the block marked "WORKFLOW UNDER TEST" below.
+n_examples and no ablation; see the block marked "WORKFLOW UNDER TEST" below.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
 # ---------------------------------------------------------------------------
 # The real workflow (a snapshot of Snakefile, workflow/ and steering/, so edits
 # to the checkout during the test change nothing) on the tiny project of
-# tests/helpers/workflow_project.py (random 3-layer Llama), cut to one scale and no
+# tests/helpers/workflow_project.py (random 3-layer Llama), cut to one n_examples and no
 # ablation: 12 jobs, every rule once or twice.
 from tests.helpers.workflow_project import build_tiny_model, make_project, snapshot_workflow  # noqa: E402
 
@@ -94,8 +94,11 @@ RESULT_CLOSE_TABLES = ["results/judgments/**/*.parquet", "results/metrics/*.parq
 # A file the GPU job writes $CUDA_VISIBLE_DEVICES into (None: not checked; the
 # real workflow records no such file).
 CUDA_LOG = None
-# The tiny config, cut further for the cluster: one scale, no ablation.
-CLUSTER_CONFIG = {"scales": [4], "ablation": {"scales": [], "methods": [], "random_control": False}}
+# The tiny config, cut further for the cluster: one n_examples, no ablation.
+CLUSTER_CONFIG = {
+    "n_examples": [4],
+    "ablation": {"n_examples": [], "methods": [], "random_control": False},
+}
 
 
 def prepare_workdir(workdir: Path) -> Path:

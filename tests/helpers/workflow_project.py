@@ -1,5 +1,5 @@
 """A tiny, fast project for workflow tests: a random-weight model saved to disk, two concepts,
-two scales, two strengths, a few tokens. Used by the workflow and cluster tests."""
+n_examples 2 and 4, two strengths, a few tokens. Used by the workflow and cluster tests."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def tiny_config(model_dir: Path) -> dict:
         "model": {"name": str(model_dir), "layer": 1},
         "allow_external_paths": True,
         "concepts": {c: {"description": f"{c}s", "opposite": f"no {c}s"} for c in CONCEPTS},
-        "scales": [2, 4],
+        "n_examples": [2, 4],
         "strengths": [-1.0, 0.0, 1.0],
         "generation": {"max_new_tokens": 4, "batch_size": 8},
         "fit": {"manifold_tokens": 4, "min_manifold_samples": 4, "batch_size": 8},
@@ -59,7 +59,7 @@ def tiny_config(model_dir: Path) -> dict:
             "n_prompts": 2,
             "max_new_tokens": 3,
         },
-        "ablation": {"scales": [4], "methods": ["diffmean"], "random_control": True},
+        "ablation": {"n_examples": [4], "methods": ["diffmean"], "random_control": True},
         "judge": {
             "model": str(model_dir),
             "batch_size": 8,

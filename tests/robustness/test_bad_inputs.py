@@ -29,15 +29,14 @@ from torch import nn
 from steering.core.layers import find_layers, resolve_layer
 from steering.core.models import prepare_tokenizer
 from steering.evaluation.judges.factory import make_judge
-from steering.experiment.config import (
+from steering.experiment.config import check_config, validate_config
+from steering.experiment.inputs import (
     ConfigError,
-    check_config,
     load_examples,
     load_prompts,
     load_ratings,
     load_rubrics,
     read_lines,
-    validate_config,
 )
 from steering.fit.steerer import ManifoldSteerer
 from steering.fit.vectors import SteeringVector, VectorFileError, load_vectors, save_vectors
@@ -47,7 +46,6 @@ from steering.io import (
     load_npz,
     read_json,
     read_parquet,
-    remove_corrupt,
     save_npz,
     write_json,
     write_parquet,
@@ -62,11 +60,11 @@ SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 BASE_CONFIG: dict[str, Any] = {
     "model": {"name": "tiny-model", "layer": 1},
     "concepts": {c: {"description": f"{c}s", "opposite": f"no {c}s"} for c in ("animal", "object")},
-    "scales": [2, 4],
+    "n_examples": [2, 4],
     "strengths": [-1.0, 0.0, 1.0],
     "generation": {"max_new_tokens": 4, "batch_size": 8},
     "fit": {"manifold_tokens": 4, "min_manifold_samples": 4, "batch_size": 8},
-    "ablation": {"scales": [4], "methods": ["diffmean"], "random_control": True},
+    "ablation": {"n_examples": [4], "methods": ["diffmean"], "random_control": True},
     "judge": {"batch_size": 8, "max_text_tokens": 32},
     "metrics": {"n_boot": 20},
 }
@@ -283,9 +281,9 @@ CASES: list[Case] = [
     # --- config: schema (validate_config) --------------------------------------------------
     cfg_case(
         "config-misspelt-top-key",
-        r"config key 'scalez' is not allowed \(unknown key\); did you mean 'scales'\? "
+        r"config key 'n_example' is not allowed \(unknown key\); did you mean 'n_examples'\? "
         r"valid keys: results_dir, .*Fix the spelling or remove it",
-        scalez=[2, 4],
+        n_example=[2, 4],
     ),
     cfg_case(
         "config-misspelt-nested-key",
@@ -345,20 +343,31 @@ CASES: list[Case] = [
         r"config key 'coherence\.ratio' = -1\.5: must be > 0",
         coherence__ratio=-1.5,
     ),
-    cfg_case("config-scale-below-2", r"config key 'scales\[0\]' = 1: must be >= 2", scales=[1, 4]),
     cfg_case(
-        "config-scales-empty", r"config key 'scales' = \[\]: must have at least 1 item", scales=[]
+        "config-n-examples-below-2",
+        r"config key 'n_examples\[0\]' = 1: must be >= 2",
+        n_examples=[1, 4],
     ),
     cfg_case(
-        "config-scales-not-increasing",
-        r"config key 'scales' = \[4, 2\] must be strictly increasing; sort them, e\.g\. "
-        r"\[2, 4\]",
-        scales=[4, 2],
+        "config-n-examples-empty",
+        r"config key 'n_examples' = \[\]: must have at least 1 item",
+        n_examples=[],
     ),
     cfg_case(
-        "config-scales-duplicated",
-        r"config key 'scales' = \[2, 2, 4\] contains duplicates; list each scale once",
-        scales=[2, 2, 4],
+        "config-n-examples-not-increasing",
+        r"config key 'n_examples' = \[4, 2\] must be strictly increasing without duplicates; "
+        r"use e\.g\. \[2, 4\]",
+        n_examples=[4, 2],
+    ),
+    cfg_case(
+        "config-n-examples-duplicated",
+        r"config key 'n_examples' = \[2, 2, 4\] must be strictly increasing without duplicates",
+        n_examples=[2, 2, 4],
+    ),
+    cfg_case(
+        "config-old-scales-key",
+        r"config key 'scales' was renamed; rename it to 'n_examples'",
+        scales=[2, 4],
     ),
     cfg_case(
         "config-strengths-empty",
@@ -409,9 +418,9 @@ CASES: list[Case] = [
         fit__contamination_rank=2,
     ),
     cfg_case(
-        "config-ablation-scale-unknown",
-        r"config key 'ablation\.scales' has 8, which is not in 'scales' \[2, 4\]",
-        ablation__scales=[8],
+        "config-ablation-n-examples-unknown",
+        r"config key 'ablation\.n_examples' has 8, which is not in 'n_examples' \[2, 4\]",
+        ablation__n_examples=[8],
     ),
     cfg_case(
         "config-neutral-concept",
@@ -470,14 +479,14 @@ CASES: list[Case] = [
         "examples-too-few",
         lambda ctx: examples(ctx, animal="a cat\na dog\na cow\n"),
         ConfigError,
-        r"animal\.txt has 3 examples but the largest scale needs 4; add 1 more or lower "
-        r"'scales'",
+        r"animal\.txt has 3 examples but the largest 'n_examples' needs 4; add 1 more or "
+        r"lower 'n_examples'",
     ),
     Case(
         "examples-empty-file",
         lambda ctx: examples(ctx, animal=""),
         ConfigError,
-        r"animal\.txt has 0 examples but the largest scale needs 4",
+        r"animal\.txt has 0 examples but the largest 'n_examples' needs 4",
     ),
     Case(
         "examples-empty-line",
@@ -711,7 +720,7 @@ CASES: list[Case] = [
         "cache-corrupt-json",
         corrupt_json,
         CorruptFileError,
-        r"meta\.json is not valid JSON .*delete it and rerun",
+        r"meta\.json is not valid JSON \(Expecting value",
     ),
 ]
 
@@ -752,8 +761,8 @@ def test_validate_config_fills_defaults_recursively_without_mutating() -> None:
 
 def test_validate_config_reports_every_error() -> None:
     with pytest.raises(ConfigError) as info:
-        validate_config(config_with(scalez=[2], generation__max_new_tokens=0), SCHEMA)
-    assert "'scalez'" in str(info.value) and "'generation.max_new_tokens' = 0" in str(info.value)
+        validate_config(config_with(n_example=[2], generation__max_new_tokens=0), SCHEMA)
+    assert "'n_example'" in str(info.value) and "'generation.max_new_tokens' = 0" in str(info.value)
 
 
 def test_check_config_accepts_the_filled_default_config() -> None:
@@ -786,7 +795,7 @@ def test_read_lines_keeps_trailing_space_for_prompts(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".npz", ".json", ".safetensors"])
-def test_corrupt_cache_files_are_detected_and_removed(tmp_path: Path, suffix: str) -> None:
+def test_unreadable_files_are_detected_and_left_alone(tmp_path: Path, suffix: str) -> None:
     ctx = Ctx(tmp_path, None, None)  # type: ignore[arg-type]
     writers = {
         ".parquet": lambda p: write_parquet(p, pd.DataFrame({"a": range(200)}), {"x": 1}),
@@ -805,15 +814,17 @@ def test_corrupt_cache_files_are_detected_and_removed(tmp_path: Path, suffix: st
     assert is_readable(path)
     truncated(path, 0.4)
     assert not is_readable(path)
-    assert remove_corrupt([path, good, tmp_path / "absent.parquet"]) == [path]
-    assert not path.exists() and good.exists()
+    assert is_readable(good)
+    assert path.exists(), "detection must never delete a file"
 
 
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        ("scalez", r"config key 'scalez' is not allowed \(unknown key\); did you mean 'scales'"),
-        ("short", r"animal\.txt has 2 examples but the largest scale needs 4"),
+        ("n_example", r"config key 'n_example' is not allowed \(unknown key\); did you mean "
+         r"'n_examples'"),
+        ("scales", r"config key 'scales' was renamed; rename it to 'n_examples'"),
+        ("short", r"animal\.txt has 2 examples but the largest 'n_examples' needs 4"),
     ],
 )
 def test_workflow_fails_at_parse_time_naming_the_fault(
@@ -824,9 +835,9 @@ def test_workflow_fails_at_parse_time_naming_the_fault(
 
     project = make_project(tmp_path / "proj", tmp_path / "no-model-needed")
     config_path = project / "config.yaml"
-    if edit == "scalez":
+    if edit in ("n_example", "scales"):
         config = yaml.safe_load(config_path.read_text())
-        config["scalez"] = config.pop("scales")
+        config[edit] = config.pop("n_examples")
         config_path.write_text(yaml.safe_dump(config))
     else:
         assert "animal" in CONCEPTS
@@ -846,27 +857,31 @@ def test_workflow_fails_at_parse_time_naming_the_fault(
 
 
 def test_command_line_lists_and_mappings_are_parsed() -> None:
-    """`snakemake --config scales=[2,8]` passes the list as a string; it is parsed, not refused."""
+    """`snakemake --config n_examples=[2,8]` passes the list as a string; it is parsed."""
     from steering.experiment.config import validate_config
 
     schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
     filled = validate_config(
-        {"scales": "[2, 8]", "ablation": '{"scales": [8]}', "strengths": "[-1, 0, 1]"},
+        {"n_examples": "[2, 8]", "ablation": '{"n_examples": [8]}', "strengths": "[-1, 0, 1]"},
         schema,
     )
-    assert filled["scales"] == [2, 8]
-    assert filled["ablation"]["scales"] == [8]
+    assert filled["n_examples"] == [2, 8]
+    assert filled["ablation"]["n_examples"] == [8]
     assert filled["strengths"] == [-1, 0, 1]
-    with pytest.raises(ConfigError, match="scales"):
-        validate_config({"scales": "two"}, schema)
+    with pytest.raises(ConfigError, match="n_examples"):
+        validate_config({"n_examples": "two"}, schema)
 
 
 def test_command_line_lists_of_strings_are_parsed() -> None:
-    """Snakemake's `--config scales=[2,8]` yields ['2', '8']; list items are parsed."""
+    """Snakemake's `--config n_examples=[2,8]` yields ['2', '8']; list items are parsed."""
     from steering.experiment.config import validate_config
 
     schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-    config = {"scales": ["2", "8"], "strengths": ["-1", "0.5"], "ablation": {"scales": ["8"]}}
+    config = {
+        "n_examples": ["2", "8"],
+        "strengths": ["-1", "0.5"],
+        "ablation": {"n_examples": ["8"]},
+    }
     filled = validate_config(config, schema)
-    assert filled["scales"] == [2, 8]
+    assert filled["n_examples"] == [2, 8]
     assert filled["strengths"] == [-1, 0.5]

@@ -1,5 +1,5 @@
 """Faults: killed writes, a failing judge endpoint, out-of-memory in generation, exceptions
-during steered generation, and a corrupt cached output in a workflow run.
+during steered generation, and a truncated cached output in a workflow run.
 
 Already covered elsewhere (not repeated here):
 
@@ -16,7 +16,8 @@ Added here: kills mid-write for every atomic writer; each transient endpoint fai
 429, 500, garbage) retried with backoff and then failing through the cache, keeping every
 judgment made before; ``torch.OutOfMemoryError`` from a forward pre-hook on the model, same
 tokens as without the fault, logged; the halving giving up at batch size 1; an exception in
-``ManifoldSteerer.generate``; the workflow rebuilding a truncated cached output.
+``ManifoldSteerer.generate``; a truncated cached output in a workflow run: reported by the
+job that reads it and by ``python -m steering.doctor``, never deleted, rebuilt on request.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ import pytest
 import torch
 
 from steering.core.generation import generate
+from steering.doctor import unreadable_outputs
 from steering.evaluation.judges.base import JudgeError, Rubric
 from steering.evaluation.judges.cache import JudgmentCache
 from steering.evaluation.judges.factory import CachedJudge
 from steering.evaluation.judges.openai import OpenAIJudge
 from steering.fit.vectors import VectorFileError, load_vectors
-from steering.io import is_readable, load_npz, read_json, read_parquet, remove_corrupt
+from steering.io import is_readable, load_npz, read_json, read_parquet
 
 torch.set_num_threads(1)
 
@@ -191,8 +193,8 @@ def test_write_killed_midway_leaves_nothing_that_looks_complete(
         if with_old
         else []
     )
-    # The workflow's corruption sweep never deletes a good old version.
-    assert remove_corrupt(p for p in final.parent.iterdir() if p.is_file()) == []
+    # The doctor never lists a good old version (nor the hidden temp file).
+    assert unreadable_outputs(final.parent) == []
 
 
 def test_vectors_killed_between_tensors_and_json_are_refused(tmp_path: Path) -> None:
@@ -429,49 +431,71 @@ def small_project(root: Path, model_cache: Path, **judge: object) -> Path:
     project = make_project(root, build_tiny_model(model_cache))
     config = yaml.safe_load((project / "config.yaml").read_text())
     config["fit"]["methods"] = ["diffmean"]
-    config["ablation"] = {"scales": [], "methods": [], "random_control": False}
+    config["ablation"] = {"n_examples": [], "methods": [], "random_control": False}
     config["calibration"]["mode"] = "fixed"
     config["judge"].update(judge)
     (project / "config.yaml").write_text(yaml.safe_dump(config))
     return project
 
 
+def snapshot(project: Path) -> dict[str, bytes]:
+    """Every file of the project (not Snakemake's own .snakemake/ records), by content."""
+    return {
+        str(p.relative_to(project)): p.read_bytes()
+        for p in project.rglob("*")
+        if p.is_file() and ".snakemake" not in p.relative_to(project).parts
+    }
+
+
 @pytest.mark.workflow
-def test_workflow_rebuilds_a_truncated_output_and_everything_downstream(tmp_path: Path) -> None:
+def test_truncated_output_is_reported_never_deleted_and_rebuilt_on_request(
+    tmp_path: Path,
+) -> None:
+    """No run deletes or changes a file it did not write: a dry run leaves a truncated output,
+    a user's invalid JSON in results/ and in data/ byte-identical; the job that reads the
+    truncated file fails with the `snakemake -R` line; the doctor lists that file (not the
+    user's); and that line rebuilds it and what depends on it."""
+    from steering.doctor import main as doctor
+
     project = small_project(tmp_path / "proj", tmp_path / "model")
     first = run_workflow(project)
     assert first.returncode == 0, first.stderr[-3000:]
     results = project / "results"
-    corrupt = results / "generations" / "diffmean" / "scale2.parquet"
-    downstream = [
-        results / "judgments" / "diffmean" / "scale2.parquet",
-        results / "perplexity" / "diffmean" / "scale2.parquet",
-        results / "metrics" / "scores.parquet",
-        results / "report" / "report.md",
-    ]
-    untouched = results / "generations" / "diffmean" / "scale4.parquet"
-    mtimes = {p: p.stat().st_mtime_ns for p in [*downstream, untouched]}
+    corrupt = results / "generations" / "diffmean" / "n2.parquet"
+    untouched = results / "generations" / "diffmean" / "n4.parquet"
     original = read_parquet(corrupt)
     data = corrupt.read_bytes()
     corrupt.write_bytes(data[: len(data) // 2])
-    assert not is_readable(corrupt)
+    for notes in (results / "notes.json", project / "data" / "notes.json"):
+        notes.write_text("{ my notes, not JSON")
+    before = snapshot(project)
 
-    second = run_workflow(project)
-    log = second.stdout + second.stderr
-    assert second.returncode == 0, log[-3000:]
-    assert f"Removed corrupt output {corrupt.relative_to(project)}" in log
-    assert is_readable(corrupt)
+    dry = run_workflow(project, "-n")
+    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
+    assert snapshot(project) == before, "a dry run changed or deleted a file"
+
+    failed = run_workflow(project)
+    log = failed.stdout + failed.stderr
+    assert failed.returncode != 0, log[-3000:]
+    rebuild = f"snakemake -R {corrupt.relative_to(project)}"
+    assert rebuild in log, log[-3000:]
+    assert (results / "notes.json").read_bytes() == before["results/notes.json"]
+    assert (project / "data" / "notes.json").read_bytes() == before["data/notes.json"]
+    assert corrupt.read_bytes() == before[str(corrupt.relative_to(project))]
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "steering.doctor", "results"],
+        cwd=project, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert listed.returncode == 1, listed.stdout + listed.stderr
+    assert rebuild in listed.stdout and "notes.json" not in listed.stdout
+    assert doctor([str(results)]) == 1
+
+    untouched_mtime = untouched.stat().st_mtime_ns
+    rebuilt = run_workflow(project, "-R", str(corrupt.relative_to(project)))
+    assert rebuilt.returncode == 0, (rebuilt.stdout + rebuilt.stderr)[-3000:]
     pd.testing.assert_frame_equal(read_parquet(corrupt), original)  # greedy: same rows
-    for path in downstream:
-        assert path.stat().st_mtime_ns > mtimes[path], f"{path} was not rebuilt"
-    # Only the corrupt file's job and those downstream reran -- unless someone edited the
-    # library or workflow meanwhile (a shared checkout), which reruns more, legitimately.
-    if newest_source_mtime() < mtimes[untouched]:
-        assert untouched.stat().st_mtime_ns == mtimes[untouched]
-        third = run_workflow(project, "-n")
-        assert "Nothing to be done" in third.stdout + third.stderr
-
-
-def newest_source_mtime() -> int:
-    files = [*(REPO / "steering").rglob("*.py"), *(REPO / "workflow").rglob("*")]
-    return max(p.stat().st_mtime_ns for p in files if p.is_file())
+    assert untouched.stat().st_mtime_ns == untouched_mtime
+    assert (results / "notes.json").read_bytes() == before["results/notes.json"]
+    assert unreadable_outputs(results) == []

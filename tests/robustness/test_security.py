@@ -131,11 +131,17 @@ def test_trust_remote_code_defaults_are_false() -> None:
     assert inspect.signature(load_model).parameters["trust_remote_code"].default is False
     filled = validate_config({}, SCHEMA)
     assert filled["model"]["trust_remote_code"] is False
-    # Every workflow script passes the configured flag (model params), never a literal.
-    for script in (REPO / "workflow" / "scripts").glob("*.py"):
+    # Every workflow script and the stage's model loader pass the configured flag (model
+    # params), never a literal.
+    stage_model = REPO / "steering" / "experiment" / "stage_model.py"
+    assert "trust_remote_code=spec.trust_remote_code" in stage_model.read_text()
+    for script in [*(REPO / "workflow" / "scripts").glob("*.py"), stage_model]:
         for _, line in code_lines(script):
-            if "trust_remote_code" in line:
-                assert re.search(r'trust_remote_code=[\w.]+\["trust_remote_code"\]', line), (
+            if "trust_remote_code" in line and "=" in line:
+                assert re.search(
+                    r'trust_remote_code=([\w.]+\["trust_remote_code"\]|spec\.trust_remote_code)',
+                    line,
+                ), (
                     script,
                     line,
                 )
@@ -145,9 +151,9 @@ def test_trust_remote_code_defaults_are_false() -> None:
 BASE = {
     "model": {"name": "tiny-model", "layer": 1},
     "concepts": {c: {"description": f"{c}s", "opposite": f"no {c}s"} for c in ("animal", "object")},
-    "scales": [2, 4],
+    "n_examples": [2, 4],
     "strengths": [-1.0, 0.0, 1.0],
-    "ablation": {"scales": [4]},
+    "ablation": {"n_examples": [4]},
 }
 ESCAPES = [
     ("results_dir", "../elsewhere"),
@@ -207,7 +213,7 @@ def small_project(root: Path, model_cache: Path, **judge: object) -> Path:
     project = make_project(root, build_tiny_model(model_cache))
     config = yaml.safe_load((project / "config.yaml").read_text())
     config["fit"]["methods"] = ["diffmean"]
-    config["ablation"] = {"scales": [], "methods": [], "random_control": False}
+    config["ablation"] = {"n_examples": [], "methods": [], "random_control": False}
     config["calibration"]["mode"] = "fixed"
     config["judge"].update(judge)
     (project / "config.yaml").write_text(yaml.safe_dump(config))

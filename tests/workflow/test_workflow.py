@@ -48,9 +48,9 @@ RUN_ARGS = ("--cores", "2", "--resources", "gpu=2")
 RUN_TIMEOUT_S = 1200
 DRY_TIMEOUT_S = 120
 
-# The tiny config: dual at scales 2 and 4, diffmean + random control at the ablation scale 4.
+# The tiny config: dual with n_examples 2 and 4, diffmean + random control at the ablation's 4.
 JOBS = [("dual", 2), ("dual", 4), ("diffmean", 4), ("random", 4)]
-STEERED = [f"{m}/scale{s}" for m, s in JOBS]
+STEERED = [f"{m}/n{n}" for m, n in JOBS]
 FULL_RUN = {
     "prepare_model": 1,
     "collect_activations": 1,
@@ -247,21 +247,21 @@ def test_generations_have_the_configured_rows(done):
     baseline = read_parquet(done.project / "results/generations/baseline.parquet")
     assert (baseline.strength == 0).all()
     assert sorted(baseline.prompt_id) == list(range(len(prompts)))
-    for method, scale in JOBS:
-        frame = read_parquet(done.project / f"results/generations/{method}/scale{scale}.parquet")
+    for method, n in JOBS:
+        frame = read_parquet(done.project / f"results/generations/{method}/n{n}.parquet")
         assert len(frame) == len(CONCEPTS) * len(prompts) * len(nonzero)
         assert (frame.strength != 0).all()
         assert sorted(set(frame.strength)) == nonzero
         assert set(frame.concept) == set(CONCEPTS)
-        assert set(frame.method) == {method} and set(frame.scale) == {scale}
+        assert set(frame.method) == {method} and set(frame.n_examples) == {n}
         assert frame.output_id.is_unique
         assert frame.text.map(lambda t: isinstance(t, str)).all()
 
 
 def test_vectors_and_metrics_cover_every_job(done):
-    for method, scale in JOBS:
-        meta = read_json(done.project / f"results/vectors/{method}/scale{scale}.json")
-        assert meta["scale"] == scale
+    for method, n in JOBS:
+        meta = read_json(done.project / f"results/vectors/{method}/n{n}.json")
+        assert meta["scale"] == n
         assert meta["fit"]["fit_seconds"] >= 0
     mean = read_parquet(done.project / "results/metrics/mean_se.parquet")
     assert sorted(zip(mean.method, mean.scale, strict=True)) == sorted(JOBS)
@@ -314,24 +314,99 @@ def test_copied_project_stays_up_to_date(done, tmp_path):
 DOWNSTREAM = {"compute_metrics": 1, "summarize": 1, "all": 1}
 
 
-def test_library_edit_reruns_only_its_stages(done):
-    """Library files are inputs (checksummed): a touch reruns nothing, a real edit of the
-    judge reruns the judge stages and what follows, and restoring the text undoes it."""
-    judge_code = done.snakefile.parent / "steering" / "judges" / "local.py"
-    original = judge_code.read_bytes()
-    try:
-        judge_code.touch()
-        assert dry_run(done.project, done.snakefile) == {}, "touch alone reran something"
+# Job-level DAG of the tiny config: each job -> the jobs whose inputs it makes.
+def _job_graph() -> dict[tuple[str, str], list[tuple[str, str]]]:
+    steered = [f"{m}/n{n}" for m, n in JOBS]
+    graph: dict[tuple[str, str], list[tuple[str, str]]] = {
+        ("prepare_model", ""): [("collect_activations", ""), ("generate_baseline", "")],
+        ("collect_activations", ""): [("fit_vectors", s) for s in steered],
+        ("generate_baseline", ""): [
+            ("score_perplexity", "baseline"),
+            ("judge_outputs", "baseline"),
+            ("compute_metrics", ""),
+        ],
+        ("validate_judge", ""): [("summarize", "")],
+        ("compute_metrics", ""): [("summarize", "")],
+        ("summarize", ""): [],
+    }
+    for s in steered:
+        graph[("fit_vectors", s)] = [("generate_steered", s)]
+        graph[("generate_steered", s)] = [
+            ("score_perplexity", s),
+            ("judge_outputs", s),
+            ("compute_metrics", ""),
+        ]
+    graph[("fit_vectors", "dual/n4")].append(("fit_vectors", "random/n4"))
+    for s in [*steered, "baseline"]:
+        graph[("score_perplexity", s)] = [("compute_metrics", "")]
+        graph[("judge_outputs", s)] = [("compute_metrics", "")]
+    for s in steered:
+        if s.startswith("dual/"):
+            graph[("fit_vectors", s)].append(("summarize", ""))
+    return graph
 
-        judge_code.write_bytes(original + b"\n# an edit that changes the checksum\n")
-        assert dry_run(done.project, done.snakefile) == {
-            "judge_outputs": 5,
-            "validate_judge": 1,
-            **DOWNSTREAM,
-        }
+
+def expected_reruns(rules: set[str]) -> dict[str, int]:
+    """Job stats of a run after editing code used by ``rules``: their jobs and all downstream."""
+    graph = _job_graph()
+    todo = [job for job in graph if job[0] in rules]
+    seen = set(todo)
+    while todo:
+        for nxt in graph[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    stats: dict[str, int] = {}
+    for rule, _ in seen:
+        stats[rule] = stats.get(rule, 0) + 1
+    return {**stats, "all": 1} if stats else {}
+
+
+def stage_modules(snakefile: Path) -> dict[Path, frozenset[str]]:
+    """Every library module some stage uses -> the rules whose scripts import it."""
+    from steering.experiment.code_inputs import imported_modules
+
+    root = snakefile.parent
+    users: dict[Path, set[str]] = {}
+    for rule in RULES:
+        for module in imported_modules(root / "workflow/scripts" / f"{rule}.py", root / "steering"):
+            users.setdefault(module, set()).add(rule)
+    return {module: frozenset(rules) for module, rules in users.items()}
+
+
+def test_job_graph_matches_the_full_run():
+    assert expected_reruns({"prepare_model", "validate_judge"}) == FULL_RUN
+
+
+def test_library_edit_reruns_exactly_the_stages_that_import_it(done):
+    """Library files are inputs (checksummed): a touch reruns nothing; a real edit of a module
+    reruns exactly the stages whose scripts import it (transitively) and their downstream jobs,
+    nothing else; restoring the text undoes it. Modules used by the same stages are edited
+    together (one dry run per set of stages, to keep this fast)."""
+    modules = stage_modules(done.snakefile)
+    assert len(modules) > 10, modules
+    groups: dict[frozenset[str], list[Path]] = {}
+    for module, rules in modules.items():
+        groups.setdefault(rules, []).append(module)
+    originals = {module: module.read_bytes() for module in modules}
+    try:
+        for module in modules:
+            module.touch()
+        assert dry_run(done.project, done.snakefile) == {}, "touch alone reran something"
+        for rules, group in sorted(groups.items(), key=lambda item: sorted(item[0])):
+            for module in group:
+                module.write_bytes(originals[module] + b"\n# an edit that changes the checksum\n")
+            try:
+                stats = dry_run(done.project, done.snakefile)
+            finally:
+                for module in group:
+                    module.write_bytes(originals[module])
+            names = [str(m.relative_to(done.snakefile.parent)) for m in group]
+            assert stats == expected_reruns(set(rules)), (names, sorted(rules))
     finally:
-        judge_code.write_bytes(original)
-    assert dry_run(done.project, done.snakefile) == {}, "restoring the file left reruns"
+        for module, data in originals.items():
+            module.write_bytes(data)
+    assert dry_run(done.project, done.snakefile) == {}, "restoring the files left reruns"
 
 
 def override(tmp_path: Path, **changes) -> tuple[str, str]:
@@ -349,8 +424,8 @@ def test_new_strengths_rerun_steered_generation_and_after(done, tmp_path):
     assert stats == {"generate_steered": 4, "score_perplexity": 4, "judge_outputs": 4, **DOWNSTREAM}
 
 
-def test_new_scale_adds_only_its_jobs(done, tmp_path):
-    stats = dry_run(done.project, done.snakefile, *override(tmp_path, scales=[2, 3, 4]))
+def test_new_n_examples_adds_only_its_jobs(done, tmp_path):
+    stats = dry_run(done.project, done.snakefile, *override(tmp_path, n_examples=[2, 3, 4]))
     assert stats == {
         "fit_vectors": 1,
         "generate_steered": 1,
@@ -383,11 +458,12 @@ def test_edited_config_file_is_seen(done, tmp_path):
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"scalez": [2]}, "scalez"),
-        ({"scales": "two"}, "scales"),
-        ({"scales": [4, 2]}, "scales"),
+        ({"n_examplez": [2]}, "n_examplez"),
+        ({"n_examples": "two"}, "n_examples"),
+        ({"n_examples": [4, 2]}, "n_examples"),
+        ({"scales": [2, 4]}, "rename it to 'n_examples'"),
     ],
-    ids=["unknown-key", "wrong-type", "decreasing-scales"],
+    ids=["unknown-key", "wrong-type", "decreasing", "old-key"],
 )
 def test_bad_config_fails_before_any_job(fresh_project, snakefile, change, named):
     config = yaml.safe_load((fresh_project / "config.yaml").read_text())
@@ -396,7 +472,7 @@ def test_bad_config_fails_before_any_job(fresh_project, snakefile, change, named
     proc = snakemake(fresh_project, snakefile, *RUN_ARGS, timeout=DRY_TIMEOUT_S, check=False)
     assert proc.returncode != 0, proc.stdout
     assert named in proc.stdout, proc.stdout
-    if named == "scales" and isinstance(change["scales"], list):
+    if named == "n_examples" and isinstance(change["n_examples"], list):
         assert "[4, 2]" in proc.stdout, proc.stdout
     assert "Job stats" not in proc.stdout and "rule prepare_model" not in proc.stdout
     assert not (fresh_project / "results").exists()
@@ -547,7 +623,7 @@ def test_runs_are_reproducible(done, killed):
 @pytest.mark.slow
 def test_real_default_config_cut_down(tmp_path, snakefile):
     """The repository's config.yaml (embedded gemma-3-270m, real data), cut to two concepts,
-    scales 2 and 4, two prompts, 8 tokens, fixed calibration, no ablation and 3 + 3 judge
+    n_examples 2 and 4, two prompts, 8 tokens, fixed calibration, no ablation and 3 + 3 judge
     validation texts per concept."""
     project = tmp_path / "real"
     shutil.copytree(REPO / "data", project / "data")
@@ -563,11 +639,11 @@ def test_real_default_config_cut_down(tmp_path, snakefile):
     (project / "prompts.txt").write_text("\n".join(prompts) + "\n")
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["concepts"] = {c: config["concepts"][c] for c in ("person", "animal")}
-    config["scales"] = [2, 4]
+    config["n_examples"] = [2, 4]
     config["data"]["prompts"] = "prompts.txt"
     config["generation"]["max_new_tokens"] = 8
     config["calibration"]["mode"] = "fixed"
-    config["ablation"] = {"scales": [], "methods": [], "random_control": False}
+    config["ablation"] = {"n_examples": [], "methods": [], "random_control": False}
     config["metrics"]["n_boot"] = 50
     (project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     start = time.monotonic()
@@ -577,3 +653,33 @@ def test_real_default_config_cut_down(tmp_path, snakefile):
     report = (project / "results/report/report.md").read_text()
     assert KNEE.search(report), report[:3000]
     assert "gemma-3-270m" in report
+
+
+# --- 9. a script run by hand ----------------------------------------------------------------
+
+
+def test_mock_snakemake_gives_a_script_its_job(fresh_project, snakefile):
+    """`mock_snakemake(rule, **wildcards)` builds the job a script would get from Snakemake,
+    so a stage can be run and debugged outside the workflow."""
+    code = (
+        "from _helpers import mock_snakemake\n"
+        f"job = mock_snakemake('generate_steered', snakefile={str(snakefile)!r}, "
+        "method='dual', n='2')\n"
+        "print(job.output[0], job.log[0], job.params.model['layer'], job.wildcards.n)\n"
+    )
+    root = snakefile.parent
+    proc = subprocess.run(
+        [*snakemake_cmd(snakefile)[:1], "-c", code],
+        cwd=fresh_project,
+        env={**snakemake_env(), "PYTHONPATH": f"{root / 'workflow/scripts'}:{root}"},
+        capture_output=True,
+        text=True,
+        timeout=DRY_TIMEOUT_S,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[-4:] == [
+        "results/generations/dual/n2.parquet",
+        "results/logs/generate_steered/dual/n2.log",
+        "1",
+        "2",
+    ]

@@ -1,5 +1,5 @@
 rule collect_activations:
-    """Activations of every example (largest scale only: smaller scales are prefixes) and of
+    """Activations of the examples (the largest n_examples only: smaller n are prefixes) and of
     the tokens the model visits while continuing the task prompts (the task manifold)."""
     output:
         npz=f"{R}/activations/activations.npz",
@@ -12,7 +12,7 @@ rule collect_activations:
     params:
         model=model_params(),
         concepts=CONCEPTS,
-        n_examples=MAX_SCALE,
+        n_examples=MAX_N,
         pooling=config["fit"]["pooling"],
         batch_size=config["fit"]["batch_size"],
         manifold_tokens=config["fit"]["manifold_tokens"],

@@ -4,8 +4,8 @@ from pathlib import Path
 from snakemake.utils import min_version
 
 from steering.experiment.code_inputs import imported_modules
-from steering.experiment.config import load_examples, load_prompts, validate_config
-from steering.io import remove_corrupt
+from steering.experiment.config import validate_config
+from steering.experiment.inputs import load_examples, load_prompts
 
 min_version("9.0")
 
@@ -15,53 +15,24 @@ config.update(validate_config(config, Path(workflow.basedir) / "workflow/schemas
 
 ROOT = Path(workflow.basedir)
 R = config["results_dir"]
-SCALES = list(config["scales"])
-MAX_SCALE = max(SCALES)
+N_EXAMPLES = list(config["n_examples"])
+MAX_N = max(N_EXAMPLES)
 CONCEPTS = list(config["concepts"])
 PRIMARY = config["fit"]["methods"][0]
 
-# A cached output that cannot be read (truncated Parquet/npz/JSON/safetensors) is deleted so it
-# is rebuilt, never trusted. This runs while the Snakefile is parsed, before the DAG is built, so
-# Snakemake sees the file missing and reruns its job and everything downstream; an `onstart`
-# handler would run after the DAG is built, too late (the jobs downstream then fail on a missing
-# input). Only the main process scans (not jobs on cluster nodes). Files being written by a
-# running job are hidden `.*.tmp` files and are never touched. A dry run deletes them too: a
-# corrupt file is worthless either way.
-CORRUPT_REMOVED = []
-if workflow.is_main_process and Path(R).is_dir():
-    from snakemake.logging import logger as _logger
-
-    for _path in remove_corrupt(p for p in Path(R).rglob("*") if p.is_file()):
-        _logger.warning(f"Removed corrupt output {_path}; it will be rebuilt.")
-        CORRUPT_REMOVED.append(str(_path))
-if CORRUPT_REMOVED:
-    # Snakemake rebuilds a missing intermediate file only when something downstream must run
-    # anyway, so force the removed files' jobs (and thereby everything downstream), as
-    # `snakemake -R <file>` would. The DAG settings exist only once parsing is over, so this
-    # is applied when the workflow executes, for the files some rule produces.
-    _execute = workflow.execute
-
-    def _execute_rebuilding_corrupt(*args, **kwargs):
-        settings = workflow.dag_settings
-        producible = {f for f in CORRUPT_REMOVED if any(r.is_producer(f) for r in workflow.rules)}
-        if settings is not None and producible:
-            settings.forcerun = frozenset(settings.forcerun or ()) | producible
-        return _execute(*args, **kwargs)
-
-    workflow.execute = _execute_rebuilding_corrupt
-
 # Fail before any job starts when an examples file is missing or too short.
-load_examples(config["data"]["concepts_dir"], CONCEPTS, MAX_SCALE)
+load_examples(config["data"]["concepts_dir"], CONCEPTS, MAX_N)
 load_prompts(config["data"]["prompts"])
 
 
 def _jobs():
-    jobs = [(m, s) for m in config["fit"]["methods"] for s in SCALES]
-    for s in config["ablation"]["scales"]:
+    """(method, n_examples) of every fit: each method at every n, the ablation at its own."""
+    jobs = [(m, n) for m in config["fit"]["methods"] for n in N_EXAMPLES]
+    for n in config["ablation"]["n_examples"]:
         extra = list(config["ablation"]["methods"])
         if config["ablation"]["random_control"]:
             extra.append("random")
-        jobs += [(m, s) for m in extra if (m, s) not in jobs]
+        jobs += [(m, n) for m in extra if (m, n) not in jobs]
     return jobs
 
 
@@ -70,7 +41,7 @@ METHODS = sorted({m for m, _ in JOBS})
 
 wildcard_constraints:
     method="|".join(METHODS),
-    scale=r"\d+",
+    n=r"\d+",
 
 
 def code_inputs(script):
@@ -81,7 +52,7 @@ def code_inputs(script):
 
 
 def per_job(pattern):
-    return [pattern.format(method=m, scale=s) for m, s in JOBS]
+    return [pattern.format(method=m, n=n) for m, n in JOBS]
 
 
 def model_params():

@@ -29,9 +29,9 @@ rule generate_baseline:
 
 
 rule generate_steered:
-    """Every concept x prompt x non-zero strength of one method and scale, in a few batches."""
+    """Every concept x prompt x non-zero strength of one method and n_examples, batched."""
     output:
-        f"{R}/generations/{{method}}/scale{{scale}}.parquet",
+        f"{R}/generations/{{method}}/n{{n}}.parquet",
     input:
         code=code_inputs("generate_steered.py"),
         vectors=rules.fit_vectors.output.tensors,
@@ -46,8 +46,8 @@ rule generate_steered:
     resources:
         gpu=1,
     log:
-        f"{R}/logs/generate_steered/{{method}}/scale{{scale}}.log",
+        f"{R}/logs/generate_steered/{{method}}/n{{n}}.log",
     benchmark:
-        f"{R}/benchmarks/generate_steered/{{method}}/scale{{scale}}.tsv"
+        f"{R}/benchmarks/generate_steered/{{method}}/n{{n}}.tsv"
     script:
         "../scripts/generate_steered.py"

@@ -12,7 +12,7 @@ rule judge_outputs:
         concepts=config["concepts"],
         cache=config["judge"]["cache"],
     wildcard_constraints:
-        name=r"baseline|[a-z]+/scale\d+",
+        name=r"baseline|[a-z]+/n\d+",
     threads: 2
     resources:
         gpu=1,

@@ -1,15 +1,15 @@
 rule compute_metrics:
-    """Per-output scores table, SE per (method, scale, concept) with bootstrap intervals, and
-    the mean SE per scale."""
+    """Per-output scores table, SE per (method, n_examples, concept) with bootstrap intervals,
+    and the mean SE per n_examples."""
     output:
         scores=f"{R}/metrics/scores.parquet",
         se=f"{R}/metrics/se.parquet",
         mean_se=f"{R}/metrics/mean_se.parquet",
     input:
         code=code_inputs("compute_metrics.py"),
-        generations=per_job(f"{R}/generations/{{method}}/scale{{scale}}.parquet"),
-        perplexity=per_job(f"{R}/perplexity/{{method}}/scale{{scale}}.parquet"),
-        judgments=per_job(f"{R}/judgments/{{method}}/scale{{scale}}.parquet"),
+        generations=per_job(f"{R}/generations/{{method}}/n{{n}}.parquet"),
+        perplexity=per_job(f"{R}/perplexity/{{method}}/n{{n}}.parquet"),
+        judgments=per_job(f"{R}/judgments/{{method}}/n{{n}}.parquet"),
         baseline=f"{R}/generations/baseline.parquet",
         baseline_perplexity=f"{R}/perplexity/baseline.parquet",
         baseline_judgments=f"{R}/judgments/baseline.parquet",

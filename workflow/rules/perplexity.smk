@@ -11,7 +11,7 @@ rule score_perplexity:
         first_k=config["coherence"]["first_k"],
         batch_size=config["generation"]["batch_size"],
     wildcard_constraints:
-        name=r"baseline|[a-z]+/scale\d+",
+        name=r"baseline|[a-z]+/n\d+",
     threads: 2
     resources:
         gpu=1,

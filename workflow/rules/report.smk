@@ -11,15 +11,16 @@ rule summarize:
         scores=rules.compute_metrics.output.scores,
         se=rules.compute_metrics.output.se,
         mean_se=rules.compute_metrics.output.mean_se,
-        vectors=[f"{R}/vectors/{PRIMARY}/scale{s}.json" for s in SCALES],
+        vectors=[f"{R}/vectors/{PRIMARY}/n{n}.json" for n in N_EXAMPLES],
         validation=rules.validate_judge.output,
     params:
         config={k: v for k, v in config.items()},
-        primary=PRIMARY,
+        primary_method=PRIMARY,
         knee_threshold=config["metrics"]["knee_threshold"],
         min_auroc=config["judge"]["min_auroc"],
         reference=(f"human ratings from {config['judge']['ratings']}" if config["judge"]["ratings"]
                    else "second judge pass (bipolar rubric), partly circular"),
+        reference_is_judge=not config["judge"]["ratings"],
         n_boot=config["metrics"]["n_boot"],
         seed=config["seed"],
         coherence=config["coherence"],

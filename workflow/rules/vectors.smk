@@ -1,16 +1,16 @@
 def _fit_inputs(wildcards):
     inputs = {"activations": rules.collect_activations.output.npz}
     if wildcards.method == "random":  # the control takes the primary vector's norms
-        inputs["primary"] = f"{R}/vectors/{PRIMARY}/scale{wildcards.scale}.json"
+        inputs["primary"] = f"{R}/vectors/{PRIMARY}/n{wildcards.n}.json"
     return inputs
 
 
 rule fit_vectors:
     """Contamination subspace, concept vectors, task manifold and strength calibration at one
-    scale (the first `scale` examples of each concept); records fit time and peak memory."""
+    n_examples (the first n examples of each concept); records fit time and peak memory."""
     output:
-        tensors=f"{R}/vectors/{{method}}/scale{{scale}}.safetensors",
-        meta=f"{R}/vectors/{{method}}/scale{{scale}}.json",
+        tensors=f"{R}/vectors/{{method}}/n{{n}}.safetensors",
+        meta=f"{R}/vectors/{{method}}/n{{n}}.json",
     input:
         unpack(_fit_inputs),
         code=code_inputs("fit_vectors.py"),
@@ -25,8 +25,8 @@ rule fit_vectors:
     resources:
         gpu=1,
     log:
-        f"{R}/logs/fit_vectors/{{method}}/scale{{scale}}.log",
+        f"{R}/logs/fit_vectors/{{method}}/n{{n}}.log",
     benchmark:
-        f"{R}/benchmarks/fit_vectors/{{method}}/scale{{scale}}.tsv"
+        f"{R}/benchmarks/fit_vectors/{{method}}/n{{n}}.tsv"
     script:
         "../scripts/fit_vectors.py"

@@ -1,48 +1,47 @@
-"""Stage 2: activations of every example (largest scale) and of the task-manifold tokens."""
+"""Stage 2: activations of every example (largest n_examples) and of the task-manifold tokens."""
 
-from steering.core.activations import collect_activations
-from steering.core.models import load_model, model_identity
-from steering.experiment.config import load_examples, load_prompts
-from steering.experiment.stage import output_metadata, setup_logging, stage_device
+from pathlib import Path
+
+from steering.core.activations import collect_activations, example_key
+from steering.core.models import model_identity
+from steering.experiment.inputs import load_examples, load_prompts
+from steering.experiment.stage import Stage, run_stage
+from steering.experiment.stage_model import model_settings, stage_model
 from steering.fit.steerer import ManifoldSteerer
 from steering.io import save_npz, write_json
 from steering.provenance import hash_texts
 
 
-def main(smk) -> None:
-    log = setup_logging(smk.log[0])
-    p = smk.params
-    device = stage_device(smk.resources.get("gpu", 0), smk.threads)
-    concepts_dir = str(smk.input.examples[0]).rsplit("/", 1)[0]
-    examples, neutral = load_examples(concepts_dir, p.concepts, p.n_examples)
-    prompts = load_prompts(smk.input.prompts)
-    model, tokenizer = load_model(p.model["name"], dtype=p.model["dtype"], device=device,
-                                  trust_remote_code=p.model["trust_remote_code"],
-                                  revision=p.model["revision"])
-    options = {"pooling": p.pooling, "batch_size": p.batch_size,
-               "max_length": p.max_prompt_tokens, "on_long": p.on_long,
-               "layer_template": p.model["layer_template"]}
+def main(stage: Stage) -> None:
+    p, spec = stage.params, model_settings(stage)
+    examples, neutral = load_examples(Path(stage.input.examples[0]).parent, p.concepts,
+                                      p.n_examples)
+    texts = {**examples, "neutral": neutral}
+    prompts = load_prompts(stage.input.prompts)
+    model, tokenizer = stage_model(stage)
     arrays = {}
-    for name, texts in [*examples.items(), ("neutral", neutral)]:
-        log.info("Collecting %d examples of %s", len(texts), name)
-        arrays[f"examples__{name}"] = collect_activations(model, tokenizer, texts,
-                                                          p.model["layer"], **options)
-    steerer = ManifoldSteerer(model, tokenizer, p.model["layer"],
-                              layer_template=p.model["layer_template"],
+    for name, lines in texts.items():
+        stage.log.info("Collecting %d examples of %s", len(lines), name)
+        arrays[example_key(name)] = collect_activations(
+            model, tokenizer, lines, spec.layer, pooling=p.pooling, batch_size=p.batch_size,
+            max_length=p.max_prompt_tokens, on_long=p.on_long,
+            layer_template=spec.layer_template)
+    steerer = ManifoldSteerer(model, tokenizer, spec.layer, layer_template=spec.layer_template,
                               manifold_tokens=p.manifold_tokens, batch_size=p.batch_size)
     arrays["manifold"] = steerer.manifold_activations(prompts)
-    log.info("Task manifold: %d token activations from %d prompts", len(arrays["manifold"]),
-             len(prompts))
-    save_npz(smk.output.npz, arrays)
-    write_json(smk.output.meta, {
+    stage.log.info("Task manifold: %d token activations", len(arrays["manifold"]))
+    save_npz(stage.output.npz, arrays)
+    write_json(stage.output.meta, {
         **model_identity(model), "layer": steerer.layer,
         "dtype": str(model.dtype).removeprefix("torch."),
         "counts": {k: int(v.shape[0]) for k, v in arrays.items()},
-        "examples_sha256": {k: hash_texts(v) for k, v in [*examples.items(),
-                                                            ("neutral", neutral)]},
-        "prompts_sha256": hash_texts(prompts),
-        "metadata": output_metadata(dict(p)),
+        "examples_sha256": {k: hash_texts(v) for k, v in texts.items()},
+        "prompts_sha256": hash_texts(prompts), "metadata": stage.metadata(),
     })
 
 
-main(snakemake)  # noqa: F821
+if "snakemake" not in globals():  # run by hand, for debugging
+    from _helpers import mock_snakemake
+
+    snakemake = mock_snakemake("collect_activations")
+run_stage(main, snakemake)  # noqa: F821

@@ -1,74 +1,75 @@
-"""Stage 3: fit one method's vectors at one scale (first `scale` examples per concept)."""
+"""Stage 3: fit one method's vectors with the first n examples of each concept."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from steering.core.models import load_model, model_identity
-from steering.experiment.config import load_prompts
-from steering.experiment.stage import output_metadata, setup_logging, stage_device
+from steering.core.activations import example_key, example_names
+from steering.core.models import model_identity
+from steering.experiment.inputs import load_prompts
+from steering.experiment.settings import FitSettings, from_section
+from steering.experiment.stage import Stage, run_stage
+from steering.experiment.stage_model import model_settings, stage_model
 from steering.fit.calibration import CalibrationSettings
 from steering.fit.steerer import ManifoldSteerer
-from steering.fit.vectors import SteeringVector, load_vectors, save_vectors
+from steering.fit.vectors import load_vectors, save_vectors
 from steering.io import load_npz, read_json
 
 
-def random_control(primary: Path, seed: int, identity: dict) -> None:
+def calibration_settings(calibration: dict, coherence: dict) -> CalibrationSettings:
+    """Every calibration value from the validated config (no library default is used)."""
+    return CalibrationSettings(
+        mode=calibration["mode"], multiples=tuple(calibration["multiples"]),
+        fixed_multiple=calibration["fixed_multiple"], n_prompts=calibration["n_prompts"],
+        max_new_tokens=calibration["max_new_tokens"], rule=coherence["rule"],
+        ratio=calibration["ratio"], distinct_ratio=coherence["distinct_ratio"],
+        first_k=coherence["first_k"], min_coherent=calibration["min_coherent"])
+
+
+def random_control(vectors: dict, seed: int) -> dict:
     """Random unit directions with the primary vectors' norms: the chance-level control."""
-    vectors, meta = load_vectors(primary, expect_model=identity["model_id"])
     rng = np.random.default_rng(seed)
     control = {}
     for name in sorted(vectors):
         direction = rng.standard_normal(vectors[name].direction.shape[0])
-        direction = (direction / np.linalg.norm(direction)).astype(np.float32)
-        control[name] = SteeringVector(name, direction, vectors[name].scale,
-                                       vectors[name].raw_norm, "random",
-                                       {"note": f"random direction, seed {seed}"})
-    return control, {**meta, "method": "random", "control_of": meta["method"]}
+        control[name] = replace(
+            vectors[name], direction=(direction / np.linalg.norm(direction)).astype(np.float32),
+            method="random", calibration={"note": f"random direction, seed {seed}"})
+    return control
 
 
-def main(smk) -> None:
-    log = setup_logging(smk.log[0])
-    p = smk.params
-    method, scale = smk.wildcards.method, int(smk.wildcards.scale)
-    device = stage_device(smk.resources.get("gpu", 0), smk.threads)
-    out = Path(smk.output.meta).with_suffix("")
-    model, tokenizer = load_model(p.model["name"], dtype=p.model["dtype"], device=device,
-                                  trust_remote_code=p.model["trust_remote_code"],
-                                  revision=p.model["revision"])
+def main(stage: Stage) -> None:
+    p, spec = stage.params, model_settings(stage)
+    method, n = stage.wildcards.method, int(stage.wildcards.n)
+    out = Path(stage.output.meta).with_suffix("")
+    model, tokenizer = stage_model(stage)
     if method == "random":
-        primary = Path(smk.input.primary).with_suffix("")
-        vectors, meta = random_control(primary, p.seed + scale, model_identity(model))
-        save_vectors(out, vectors, {**meta, "metadata": output_metadata(dict(p))})
+        vectors, meta = load_vectors(Path(stage.input.primary).with_suffix(""),
+                                     expect_model=model_identity(model)["model_id"])
+        # "method" stays the primary's (the steerer applies these like its vectors);
+        # each vector's own method is "random".
+        save_vectors(out, random_control(vectors, p.seed + n), {
+            **meta, "control": "random", "metadata": stage.metadata()})
         return
-    arrays = load_npz(smk.input.activations)
-    acts_meta = read_json(Path(smk.input.activations).with_suffix(".json"))
-    concepts = [k.removeprefix("examples__") for k in arrays if k.startswith("examples__")]
-    concept_acts = {c: arrays[f"examples__{c}"][:scale] for c in concepts if c != "neutral"}
-    fit = p.fit
-    calibration = CalibrationSettings(
-        mode=p.calibration["mode"], multiples=tuple(p.calibration["multiples"]),
-        fixed_multiple=p.calibration["fixed_multiple"], n_prompts=p.calibration["n_prompts"],
-        max_new_tokens=p.calibration["max_new_tokens"], rule=p.coherence["rule"],
-        ratio=p.calibration["ratio"], distinct_ratio=p.coherence["distinct_ratio"],
-        first_k=p.coherence["first_k"], min_coherent=p.calibration["min_coherent"])
-    steerer = ManifoldSteerer(
-        model, tokenizer, p.model["layer"], method, layer_template=p.model["layer_template"],
-        contamination_rank=fit["contamination_rank"],
-        contamination_energy=fit["contamination_energy"], manifold_energy=fit["manifold_energy"],
-        manifold_max_rank=fit["manifold_max_rank"], manifold_tokens=fit["manifold_tokens"],
-        min_manifold_samples=fit["min_manifold_samples"], pooling=fit["pooling"],
-        batch_size=fit["batch_size"], calibration=calibration)
+    arrays = load_npz(stage.input.activations)
+    acts_meta = read_json(Path(stage.input.activations).with_suffix(".json"))
+    concepts = [c for c in example_names(arrays) if c != "neutral"]
+    steerer = ManifoldSteerer(model, tokenizer, spec.layer, method,
+                              layer_template=spec.layer_template,
+                              calibration=calibration_settings(p.calibration, p.coherence),
+                              **vars(from_section(FitSettings, p.fit)))
     report = steerer.fit_from_activations(
-        concept_acts, arrays["examples__neutral"][:scale], arrays["manifold"],
-        load_prompts(smk.input.prompts), scale=scale,
+        {c: arrays[example_key(c)][:n] for c in concepts}, arrays[example_key("neutral")][:n],
+        arrays["manifold"], load_prompts(stage.input.prompts), scale=n,
         examples_sha256={"activations": acts_meta["metadata"]["config_hash"]})
-    log.info("Fit %s at scale %d in %.1f s, peak %.0f MB (%s); ranks: contamination %s, "
-             "manifold %s; warnings: %s", method, scale, report.fit_seconds,
-             report.peak_memory_mb, report.memory_kind, report.contamination_rank,
-             report.manifold_rank, report.warnings or "none")
-    steerer.metadata["metadata"] = output_metadata(dict(p))
+    stage.log.info("Fit %s with n=%d: %s", method, n, report.as_dict())
+    steerer.metadata["metadata"] = stage.metadata()
     steerer.save(out)
 
 
-main(snakemake)  # noqa: F821
+if "snakemake" not in globals():  # run by hand, for debugging
+    from _helpers import mock_snakemake
+
+    snakemake = mock_snakemake("fit_vectors", method="dual", n="2")
+run_stage(main, snakemake)  # noqa: F821

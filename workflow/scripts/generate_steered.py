@@ -1,54 +1,47 @@
-"""Stage 4b: every concept x prompt x non-zero strength of one method and scale, batched."""
+"""Stage 4b: every concept x prompt x non-zero strength of one method and n_examples."""
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
 
-from steering.core.generation import generate
-from steering.core.layers import resolve_layer
-from steering.core.models import load_model, model_identity
-from steering.experiment.config import load_prompts
-from steering.experiment.stage import output_metadata, setup_logging, stage_device
-from steering.fit.vectors import load_vectors
+from steering.core.models import model_identity
+from steering.experiment.inputs import load_prompts
+from steering.experiment.settings import GenerationSettings, from_section
+from steering.experiment.stage import Stage, run_stage
+from steering.experiment.stage_model import model_settings, stage_model
+from steering.fit.steerer import ManifoldSteerer
 from steering.io import write_parquet
 
 
-def main(smk) -> None:
-    log = setup_logging(smk.log[0])
-    p = smk.params
-    g = p.generation
-    method, scale = smk.wildcards.method, int(smk.wildcards.scale)
-    device = stage_device(smk.resources.get("gpu", 0), smk.threads)
-    prompts = load_prompts(smk.input.prompts)
-    model, tokenizer = load_model(p.model["name"], dtype=p.model["dtype"], device=device,
-                                  trust_remote_code=p.model["trust_remote_code"],
-                                  revision=p.model["revision"])
-    layer = resolve_layer(model, p.model["layer"], p.model["layer_template"])
-    vectors, meta = load_vectors(Path(smk.input.meta).with_suffix(""),
-                                 expect_model=model_identity(model)["model_id"],
-                                 expect_layer=layer)
-    rows = [(c, i, s) for c in sorted(vectors) for i in range(len(prompts)) for s in p.strengths]
-    log.info("Generating %d rows (%d concepts x %d prompts x %d strengths)", len(rows),
-             len(vectors), len(prompts), len(p.strengths))
-    directions = torch.from_numpy(np.stack([vectors[c].added_vector(1.0) for c, _, _ in rows]))
-    outputs = generate(model, tokenizer, [prompts[i] for _, i, _ in rows], layer=layer,
-                       direction=directions, strengths=[s for _, _, s in rows],
-                       max_new_tokens=g["max_new_tokens"], batch_size=g["batch_size"],
-                       do_sample=g["do_sample"], temperature=g["temperature"], top_p=g["top_p"],
-                       seed=p.seed, max_prompt_tokens=g["max_prompt_tokens"],
-                       on_long=g["on_long"], layer_template=p.model["layer_template"])
+def main(stage: Stage) -> None:
+    p, spec = stage.params, model_settings(stage)
+    method, n = stage.wildcards.method, int(stage.wildcards.n)
+    prompts = load_prompts(stage.input.prompts)
+    model, tokenizer = stage_model(stage)
+    steerer = ManifoldSteerer.load(Path(stage.input.meta).with_suffix(""), model, tokenizer,
+                                   layer_template=spec.layer_template)
+    options = from_section(GenerationSettings, p.generation).generate_kwargs()
+    rows = [(c, i, s) for c in sorted(steerer.vectors) for i in range(len(prompts))
+            for s in p.strengths]
+    stage.log.info("Generating %d rows (%d concepts x %d prompts x %d strengths)", len(rows),
+                   len(steerer.vectors), len(prompts), len(p.strengths))
+    outputs = [out for concept in sorted(steerer.vectors) for out in steerer.generate_rows(
+        [prompts[i] for c, i, _ in rows if c == concept], concept,
+        [s for c, _, s in rows if c == concept], seed=p.seed, **options)]
     frame = pd.DataFrame({
-        "output_id": [f"{method}:s{scale}:{c}:p{i}:{s:+g}" for c, i, s in rows],
-        "method": method, "scale": scale, "concept": [c for c, _, _ in rows],
+        "output_id": [f"{method}:s{n}:{c}:p{i}:{s:+g}" for c, i, s in rows],
+        "method": method, "n_examples": n, "concept": [c for c, _, _ in rows],
         "prompt_id": [i for _, i, _ in rows], "prompt": [prompts[i] for _, i, _ in rows],
         "strength": [float(s) for _, _, s in rows], "text": [o.text for o in outputs],
         "prompt_ids": [list(o.prompt_ids) for o in outputs],
         "token_ids": [list(o.token_ids) for o in outputs],
     })
-    write_parquet(smk.output[0], frame, output_metadata(
-        dict(p), **model_identity(model), vectors_sha256=meta.get("tensors_sha256")))
+    write_parquet(stage.output[0], frame, stage.metadata(
+        **model_identity(model), vectors_sha256=steerer.metadata.get("tensors_sha256")))
 
 
-main(snakemake)  # noqa: F821
+if "snakemake" not in globals():  # run by hand, for debugging
+    from _helpers import mock_snakemake
+
+    snakemake = mock_snakemake("generate_steered", method="dual", n="2")
+run_stage(main, snakemake)  # noqa: F821

@@ -4,32 +4,34 @@ import pandas as pd
 
 from steering.evaluation.judges.cache import JudgmentCache
 from steering.evaluation.judges.factory import CachedJudge, make_judge
-from steering.experiment.config import load_rubrics
-from steering.experiment.stage import output_metadata, setup_logging, stage_device
+from steering.experiment.inputs import load_rubrics
+from steering.experiment.stage import Stage, run_stage
 from steering.io import read_parquet, write_parquet
 
 COLUMNS = {"concept": "concept_score", "opposite": "neg_concept_score", "bipolar": "reference"}
 
 
-def main(smk) -> None:
-    log = setup_logging(smk.log[0])
-    p = smk.params
-    device = stage_device(smk.resources.get("gpu", 0), smk.threads)
-    generations = read_parquet(smk.input.generations)
-    rubrics = load_rubrics(smk.input.shots, p.concepts)
+def main(stage: Stage) -> None:
+    p = stage.params
+    generations = read_parquet(stage.input.generations)
+    rubrics = load_rubrics(stage.input.shots, p.concepts)
     if (generations.concept == "").all():  # baseline texts: judged once per concept
         generations = pd.concat([generations.assign(concept=c) for c in p.concepts])
     with JudgmentCache(p.cache) as cache:
-        judge = CachedJudge(make_judge(p.judge, device=device), cache)
+        judge = CachedJudge(make_judge(p.judge, device=stage.device), cache)
         parts = []
         for concept, group in generations.groupby("concept", sort=True):
             scores = {"output_id": group.output_id.to_numpy(), "concept": concept}
             for kind, column in COLUMNS.items():
                 scores[column] = judge.score(list(group.text), rubrics[(kind, concept)])
             parts.append(pd.DataFrame(scores))
-        log.info("Judged %d outputs; cache %s", len(generations), cache.stats)
+        stage.log.info("Judged %d outputs; cache %s", len(generations), cache.stats)
     frame = pd.concat(parts, ignore_index=True)
-    write_parquet(smk.output[0], frame, output_metadata(dict(p), judge_id=judge.judge_id))
+    write_parquet(stage.output[0], frame, stage.metadata(judge_id=judge.judge_id))
 
 
-main(snakemake)  # noqa: F821
+if "snakemake" not in globals():  # run by hand, for debugging
+    from _helpers import mock_snakemake
+
+    snakemake = mock_snakemake("judge_outputs", name="baseline")
+run_stage(main, snakemake)  # noqa: F821

@@ -2,21 +2,18 @@
 
 import pandas as pd
 
-from steering.core.models import load_model, model_identity
+from steering.core.models import model_identity
 from steering.evaluation.coherence import distinct_n
 from steering.evaluation.perplexity import continuation_perplexity
-from steering.experiment.stage import output_metadata, setup_logging, stage_device
+from steering.experiment.stage import Stage, run_stage
+from steering.experiment.stage_model import stage_model
 from steering.io import read_parquet, write_parquet
 
 
-def main(smk) -> None:
-    setup_logging(smk.log[0])
-    p = smk.params
-    device = stage_device(smk.resources.get("gpu", 0), smk.threads)
-    generations = read_parquet(smk.input.generations)
-    model, tokenizer = load_model(p.model["name"], dtype=p.model["dtype"], device=device,
-                                  trust_remote_code=p.model["trust_remote_code"],
-                                  revision=p.model["revision"])
+def main(stage: Stage) -> None:
+    p = stage.params
+    generations = read_parquet(stage.input.generations)
+    model, tokenizer = stage_model(stage)
     results = continuation_perplexity(
         model, [list(x) for x in generations.prompt_ids],
         [list(x) for x in generations.token_ids], pad_token_id=tokenizer.pad_token_id,
@@ -28,7 +25,11 @@ def main(smk) -> None:
         "n_tokens": [r.n_tokens for r in results],
         "distinct2": [distinct_n(t, 2) for t in generations.text],
     })
-    write_parquet(smk.output[0], frame, output_metadata(dict(p), **model_identity(model)))
+    write_parquet(stage.output[0], frame, stage.metadata(**model_identity(model)))
 
 
-main(snakemake)  # noqa: F821
+if "snakemake" not in globals():  # run by hand, for debugging
+    from _helpers import mock_snakemake
+
+    snakemake = mock_snakemake("score_perplexity", name="baseline")
+run_stage(main, snakemake)  # noqa: F821

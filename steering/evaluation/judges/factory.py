@@ -8,6 +8,17 @@ from typing import Any
 from steering.evaluation.judges.base import Judge
 
 BACKENDS = ("local", "openai")
+# Used when a setting is absent (a notebook); the workflow passes every value from its config.
+# A test checks they equal the config schema's defaults.
+DEFAULTS: dict[str, Any] = {
+    "dtype": "auto",
+    "batch_size": 16,
+    "max_text_tokens": 128,
+    "api_key_env": None,
+    "timeout": 60,
+    "max_concurrency": 8,
+    "max_retries": 5,
+}
 
 
 def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
@@ -22,7 +33,7 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
         from steering.evaluation.judges.local import LocalJudge
 
         def load() -> Any:
-            return load_weights(settings["model"], settings.get("dtype", "auto"), device)
+            return load_weights(settings["model"], settings.get("dtype", DEFAULTS["dtype"]), device)
 
         # The weights load on the first text that is not in the judgment cache: a rerun whose
         # judgments are all cached (e.g. after a judge-code edit) never loads them.
@@ -30,8 +41,8 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
             None,
             load_tokenizer(settings["model"]),
             model_id=settings["model"],
-            batch_size=settings.get("batch_size", 16),
-            max_text_tokens=settings.get("max_text_tokens", 128),
+            batch_size=settings.get("batch_size", DEFAULTS["batch_size"]),
+            max_text_tokens=settings.get("max_text_tokens", DEFAULTS["max_text_tokens"]),
             model_loader=load,
         )
     if backend == "openai":
@@ -40,9 +51,9 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
         return OpenAIJudge(
             settings["base_url"],
             settings["model"],
-            api_key_env=settings.get("api_key_env"),
-            timeout=settings.get("timeout", 60.0),
-            max_concurrency=settings.get("max_concurrency", 8),
-            max_retries=settings.get("max_retries", 5),
+            api_key_env=settings.get("api_key_env", DEFAULTS["api_key_env"]),
+            timeout=settings.get("timeout", DEFAULTS["timeout"]),
+            max_concurrency=settings.get("max_concurrency", DEFAULTS["max_concurrency"]),
+            max_retries=settings.get("max_retries", DEFAULTS["max_retries"]),
         )
     raise ValueError(f"Unknown judge backend {backend!r}; use one of {BACKENDS}.")
