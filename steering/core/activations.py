@@ -178,17 +178,3 @@ def collect_token_activations(
         _check_finite(array, 0, None)
         rows.append(array)
     return np.concatenate(rows, axis=0)
-
-
-# The npz key scheme of stored example activations (one shared definition).
-EXAMPLES_PREFIX = "examples__"
-
-
-def example_key(name: str) -> str:
-    """The npz key of the examples of concept ``name`` (or ``"neutral"``)."""
-    return f"{EXAMPLES_PREFIX}{name}"
-
-
-def example_names(keys: Iterable[str]) -> list[str]:
-    """The concept names (and ``"neutral"``) of the example keys among ``keys``, in order."""
-    return [k.removeprefix(EXAMPLES_PREFIX) for k in keys if k.startswith(EXAMPLES_PREFIX)]

@@ -11,14 +11,17 @@ import copy
 import difflib
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import yaml
 
+from steering.evaluation.judges.http import check_base_url
 from steering.experiment.inputs import NEUTRAL, ConfigError, safe_path
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # ---------------------------------------------------------------------------- config schema
@@ -283,11 +286,16 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 def check_endpoint(base_url: str | None, api_key_env: str | None) -> None:
     """Check an OpenAI-compatible judge endpoint's URL and key variable before any work."""
-    parsed = urlparse(base_url or "")
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        check_base_url(base_url, "judge.base_url")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if api_key_env and not ENV_NAME.fullmatch(api_key_env):
+        # Never echo the value: a key pasted here by mistake would land in the logs.
         raise ConfigError(
-            f"judge.base_url={base_url!r} is not an http(s) URL with a host; "
-            "use e.g. 'http://127.0.0.1:8000/v1'."
+            "judge.api_key_env must be the NAME of an environment variable holding the key "
+            "(letters, digits and _, e.g. OPENAI_API_KEY), not the key itself; the value given "
+            "is not shown. Export the key as that variable and put its name here."
         )
     if api_key_env and not os.environ.get(api_key_env):
         raise ConfigError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
 from tests.cluster.test_slurm_workflow import (
     SHIPPED_PROFILE,
     SLURM_PROFILES,

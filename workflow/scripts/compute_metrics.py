@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from steering.evaluation.metrics import mean_se_by_scale, se_table
 from steering.evaluation.scoring import join_outputs, scores_table
+from steering.evaluation.tables import mean_se_table, se_table
 from steering.experiment.inputs import load_ratings
 from steering.experiment.stage import Stage, run_stage
 from steering.io import read_parquet, write_parquet
@@ -25,7 +25,7 @@ def main(stage: Stage) -> None:
     c = p.coherence
     options = {"n_boot": p.n_boot, "seed": p.seed, "coherence_rule": c["rule"],
                "ratio": c["ratio"], "distinct_ratio": c["distinct_ratio"]}
-    mean = mean_se_by_scale(scores, **options)
+    mean = mean_se_table(scores, **options)
     stage.log.info("SE per n_examples:\n%s", mean.to_string(index=False))
     write_parquet(stage.output.scores, scores, stage.metadata())
     write_parquet(stage.output.se, se_table(scores, **options), stage.metadata())

@@ -19,15 +19,14 @@ def main(stage: Stage) -> None:
     prompts = load_prompts(stage.input.prompts)
     model, tokenizer = stage_model(stage)
     steerer = ManifoldSteerer.load(Path(stage.input.meta).with_suffix(""), model, tokenizer,
-                                   layer_template=spec.layer_template)
+                                   expect_layer=spec.layer, layer_template=spec.layer_template)
     options = from_section(GenerationSettings, p.generation).generate_kwargs()
     rows = [(c, i, s) for c in sorted(steerer.vectors) for i in range(len(prompts))
             for s in p.strengths]
     stage.log.info("Generating %d rows (%d concepts x %d prompts x %d strengths)", len(rows),
                    len(steerer.vectors), len(prompts), len(p.strengths))
-    outputs = [out for concept in sorted(steerer.vectors) for out in steerer.generate_rows(
-        [prompts[i] for c, i, _ in rows if c == concept], concept,
-        [s for c, _, s in rows if c == concept], seed=p.seed, **options)]
+    outputs = steerer.generate_rows([prompts[i] for _, i, _ in rows], [c for c, _, _ in rows],
+                                    [s for _, _, s in rows], seed=p.seed, **options)
     frame = pd.DataFrame({
         "output_id": [f"{method}:s{n}:{c}:p{i}:{s:+g}" for c, i, s in rows],
         "method": method, "n_examples": n, "concept": [c for c, _, _ in rows],

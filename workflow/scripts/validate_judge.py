@@ -1,7 +1,8 @@
 """Stage 6b: AUROC of the judge on hand-labelled texts, per concept."""
 
 from steering.evaluation.judges.cache import JudgmentCache
-from steering.evaluation.judges.factory import CachedJudge, make_judge
+from steering.evaluation.judges.cached import CachedJudge
+from steering.evaluation.judges.factory import make_judge
 from steering.evaluation.judges.validation import load_checks, validate_judge
 from steering.experiment.inputs import load_rubrics
 from steering.experiment.stage import Stage, run_stage
