@@ -1,1 +1,1 @@
-"""reporting"""
+"""Stage 8: figures and the Markdown report."""
