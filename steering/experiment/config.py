@@ -19,7 +19,9 @@ from typing import Any
 import yaml
 
 from steering.evaluation.judges.http import check_base_url
-from steering.experiment.inputs import NEUTRAL, ConfigError, safe_path
+from steering.experiment.command_line import parse_command_line_values
+from steering.experiment.inputs import ConfigError, check_concept_name, safe_path
+from steering.experiment.text import text_problem
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -116,17 +118,27 @@ def _schema_error_message(error: Any) -> str:
         return f"{shown}: must have at least {arg} item(s); add some."
     if kind == "minProperties":
         return f"{shown}: must have at least {arg} entr{'y' if arg == 1 else 'ies'}; add some."
+    if kind == "uniqueItems":
+        return f"{shown} lists an item more than once; list each once."
     if kind == "minLength":
         return f"{shown}: must not be empty; give a value."
     return f"config key {key!r}: {error.message}"
 
 
-def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[str, Any]:
+def validate_config(
+    config: Mapping[str, Any],
+    schema_path: str | Path,
+    *,
+    file_configs: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Fill the schema's defaults into a copy of ``config``, validate it and cross-check it.
 
     Args:
         config: The configuration as read from YAML (not modified).
         schema_path: The JSON schema (YAML or JSON, draft 2020-12) with ``default`` values.
+        file_configs: The config files as read (strictly); given, a string inside a mapping
+            that no file holds came from ``--config`` and gets its YAML type
+            (:mod:`steering.experiment.command_line`).
 
     Returns:
         A new dict: ``config`` with every default filled in, recursively.
@@ -147,7 +159,8 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> dict[
         )
     _refuse_renamed_keys(config)
     filled: dict[str, Any] = copy.deepcopy(dict(config))
-    _parse_string_containers(filled, schema)
+    parse_command_line_values(filled, schema, file_configs)
+    _refuse_non_finite(filled, schema)
     validator = _default_filling_validator(schema)
     errors = sorted(validator.iter_errors(filled), key=relevance)
     if errors:
@@ -180,47 +193,26 @@ def _refuse_renamed_keys(config: Mapping[str, Any]) -> None:
             )
 
 
-_YAML_TYPES: dict[str, tuple[type, ...]] = {
-    "array": (list,),
-    "object": (dict,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-}
+def _schema_at(schema: Mapping[str, Any], key: Any) -> Mapping[str, Any]:
+    if isinstance(key, int):
+        items = schema.get("items")
+        return items if isinstance(items, Mapping) else {}
+    sub = (schema.get("properties") or {}).get(key, schema.get("additionalProperties"))
+    return sub if isinstance(sub, Mapping) else {}
 
 
-def _from_command_line(value: Any, schema: Mapping[str, Any], *, in_list: bool = False) -> Any:
-    """Parse a string that should have been a list, mapping or number (Snakemake's ``--config``
-    passes ``n_examples=[2,8]`` as a string or a list of strings), where the schema does not allow
-    a string and the parsed value has an allowed type; anything else is left for the validator.
-    Scalars are parsed only inside lists: a quoted number in a config file stays an error.
-    """
-    types = schema.get("type", [])
-    types = [types] if isinstance(types, str) else list(types)
-    container = bool({"array", "object"} & set(types))
-    if isinstance(value, str) and "string" not in types and (container or in_list):
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            return value
-        allowed = tuple(t for name in types for t in _YAML_TYPES.get(name, ()))
-        is_bool_for_number = isinstance(parsed, bool) and "boolean" not in types
-        if allowed and isinstance(parsed, allowed) and not is_bool_for_number:
-            value = parsed
-    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        value = [_from_command_line(item, schema["items"], in_list=True) for item in value]
-    if isinstance(value, dict):
-        _parse_string_containers(value, schema)
-    return value
-
-
-def _parse_string_containers(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
-    """Apply :func:`_from_command_line` to every key that the schema describes."""
-    properties = schema.get("properties", {})
-    for key, value in list(config.items()):
-        sub = properties.get(key)
-        if isinstance(sub, Mapping):
-            config[key] = _from_command_line(value, sub)
+def _refuse_non_finite(node: Any, schema: Mapping[str, Any], path: tuple[Any, ...] = ()) -> None:
+    """Refuse NaN and infinity anywhere (YAML's .nan/.inf), naming the key and its default."""
+    if isinstance(node, float) and not math.isfinite(node):
+        default = schema.get("default")
+        hint = f" (default: {default})" if default is not None else ""
+        raise ConfigError(
+            f"config key {_key_path(path)!r} = {node} is not a finite number; NaN and infinity "
+            f"are refused. Give a number{hint}."
+        )
+    if isinstance(node, (dict, list)):
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            _refuse_non_finite(value, _schema_at(schema, key), (*path, key))
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -265,8 +257,15 @@ def check_config(config: Mapping[str, Any]) -> None:
                 f"config key 'ablation.n_examples' has {n}, which is not in 'n_examples' "
                 f"{counts}; use one of those or add it to 'n_examples'."
             )
-    if NEUTRAL in config["concepts"]:
-        raise ConfigError("'neutral' is reserved for the neutral examples; rename that concept.")
+    for name, info in config["concepts"].items():
+        check_concept_name(name)
+        for field in ("description", "opposite"):
+            problem = text_problem(info[field])
+            if problem:
+                raise ConfigError(
+                    f"config key 'concepts.{name}.{field}' = {info[field]!r:.60} {problem}; "
+                    "write what the judge should rate, e.g. 'animals'."
+                )
     judge = config["judge"]
     if judge["backend"] == "openai":
         check_endpoint(judge.get("base_url"), judge.get("api_key_env"))

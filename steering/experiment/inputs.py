@@ -1,25 +1,34 @@
-"""Reading the experiment's input files: concept examples, prompts, judge rubrics, ratings.
+"""Reading the experiment's input files: concept examples and prompts (the judge's files are read
+by :mod:`steering.experiment.judge_inputs`).
 
 Each reader refuses a bad file before any expensive work, with a message that names the file,
-the line and how to fix it.
+the line and how to fix it. Invisible characters follow one rule (:mod:`steering.experiment.text`):
+a leading byte-order mark is removed; a blank line, an invisible character at a line's start or
+end, and a control character are refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-import yaml
+from steering.experiment.errors import ConfigError
+from steering.experiment.text import strip_bom, text_problem
 
-from steering.evaluation.judges.base import Rubric
+__all__ = [
+    "NEUTRAL",
+    "ConfigError",
+    "check_concept_name",
+    "concept_file",
+    "load_examples",
+    "load_prompts",
+    "read_lines",
+    "safe_path",
+]
 
 NEUTRAL = "neutral"
-RUBRIC_KINDS = ("concept", "opposite", "bipolar")
-
-
-class ConfigError(ValueError):
-    """A configuration value or input file is invalid."""
+CONCEPT_NAME = re.compile(r"[^\W_][\w-]*")
 
 
 def read_lines(
@@ -28,8 +37,9 @@ def read_lines(
     """Read non-empty lines of a UTF-8 text file, refusing blank lines and duplicates.
 
     Raises:
-        ConfigError: The file is missing, not UTF-8, has an empty or whitespace-only line, or
-            repeats a line (the message names the file and the line numbers).
+        ConfigError: The file is missing, not UTF-8, has an empty or whitespace-only line (or one
+            of only invisible characters), an invisible character at a line's start or end, a
+            control character, or repeats a line (the message names the file and the line).
     """
     target = Path(path)
     if not target.is_file():
@@ -42,7 +52,7 @@ def read_lines(
         raise ConfigError(
             f"{target} is not UTF-8 (line {line_no}, byte {error.start}); re-save it as UTF-8."
         ) from error
-    lines = text.split("\n")
+    lines = strip_bom(text).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     out: list[str] = []
@@ -51,6 +61,11 @@ def read_lines(
         line = line.rstrip("\r")
         if not line.strip():
             raise ConfigError(f"{target}:{number}: empty or whitespace-only {what}; remove it.")
+        problem = text_problem(line)
+        if problem:
+            raise ConfigError(
+                f"{target}:{number}: the {what} {problem}; delete that character (or the line)."
+            )
         value = line if keep_trailing_space else line.strip()
         if value in seen:
             raise ConfigError(
@@ -75,6 +90,8 @@ def load_examples(
         ConfigError: A file is missing or has fewer than ``needed`` examples.
     """
     examples: dict[str, list[str]] = {}
+    for concept in concepts:
+        check_concept_name(concept)
     for concept in [*concepts, NEUTRAL]:
         path = concept_file(concepts_dir, concept)
         if not path.is_file():
@@ -98,56 +115,17 @@ def load_prompts(path: str | Path) -> list[str]:
     return read_lines(path, "prompt", keep_trailing_space=True)
 
 
-def load_rubrics(
-    shots_path: str | Path, concepts: Mapping[str, Mapping[str, str]]
-) -> dict[tuple[str, str], Rubric]:
-    """Build the three rubrics of every concept from the config and the few-shot file."""
-    target = Path(shots_path)
-    if not target.is_file():
-        raise ConfigError(f"Judge shots file {target} does not exist.")
-    data = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-    version = data.get("rubric_version")
-    if not isinstance(version, int):
-        raise ConfigError(f"{target}: 'rubric_version' must be an integer, got {version!r}.")
-    rubrics: dict[tuple[str, str], Rubric] = {}
-    for concept, info in concepts.items():
-        for kind in RUBRIC_KINDS:
-            shots = (data.get(kind) or {}).get(concept)
-            if not shots:
-                raise ConfigError(f"{target}: no '{kind}' shots for concept {concept!r}.")
-            pairs = tuple((str(s["text"]), int(s["score"])) for s in shots)
-            description = info["opposite"] if kind == "opposite" else info["description"]
-            rubrics[(kind, concept)] = Rubric(
-                kind=kind,
-                concept=concept,
-                description=description,
-                version=version,
-                shots=pairs,
-                opposite=info["opposite"] if kind == "bipolar" else "",
-            )
-    return rubrics
-
-
-def load_ratings(path: str | Path) -> pd.DataFrame:
-    """Human ratings CSV: columns ``concept``, ``score`` and ``output_id`` or ``text``."""
-    target = Path(path)
-    if not target.is_file():
-        raise ConfigError(f"Ratings file {target} does not exist.")
-    frame = pd.read_csv(target)
-    missing = [c for c in ("concept", "score") if c not in frame.columns]
-    if missing or not ({"output_id", "text"} & set(frame.columns)):
-        need = missing + (
-            [] if {"output_id", "text"} & set(frame.columns) else ["output_id or text"]
-        )
-        raise ConfigError(
-            f"Ratings file {target} lacks columns {need}; it needs concept, score and "
-            "output_id or text."
-        )
-    return frame
-
-
 def safe_path(value: str, key: str, *, allow_external: bool) -> str:
-    """Refuse config paths that leave the working directory, unless allowed."""
+    """Refuse an empty path, one with a control character, and (unless ``allow_external``) one
+    that leaves the working directory: absolute or with ``..`` (a symbolic link the user made
+    inside it, e.g. ``results`` on a scratch disk, is their choice and is followed)."""
+    if not value.strip():
+        raise ConfigError(
+            f"{key}={value!r} is empty, which means the working directory itself; give a path "
+            "such as the default in workflow/schemas/config.schema.yaml."
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigError(f"{key}={value!r} contains a control character; remove it.")
     if allow_external:
         return value
     path = Path(value)
@@ -157,3 +135,16 @@ def safe_path(value: str, key: str, *, allow_external: bool) -> str:
             "inside it, or set allow_external_paths: true."
         )
     return value
+
+
+def check_concept_name(name: str) -> str:
+    """Refuse a concept name that is unsafe as a file name (``<concepts_dir>/<name>.txt``)."""
+    if not isinstance(name, str) or not CONCEPT_NAME.fullmatch(name):
+        raise ConfigError(
+            f"concept name {name!r} is not allowed: it becomes the file name "
+            f"'<concepts_dir>/{name}.txt'. Use letters, digits, '_' and '-' only, starting with "
+            "a letter or digit (no '/', '..', spaces or control characters)."
+        )
+    if name == NEUTRAL:
+        raise ConfigError("'neutral' is reserved for the neutral examples; rename that concept.")
+    return name

@@ -30,14 +30,8 @@ from steering.core.layers import find_layers, resolve_layer
 from steering.core.models import prepare_tokenizer
 from steering.evaluation.judges.factory import make_judge
 from steering.experiment.config import check_config, validate_config
-from steering.experiment.inputs import (
-    ConfigError,
-    load_examples,
-    load_prompts,
-    load_ratings,
-    load_rubrics,
-    read_lines,
-)
+from steering.experiment.inputs import ConfigError, load_examples, load_prompts, read_lines
+from steering.experiment.judge_inputs import load_judge_checks, load_ratings, load_rubrics
 from steering.fit.steerer import ManifoldSteerer
 from steering.fit.vectors import SteeringVector, VectorFileError, load_vectors, save_vectors
 from steering.io import (
@@ -386,7 +380,8 @@ CASES: list[Case] = [
     ),
     cfg_case(
         "config-strengths-nan",
-        r"config key 'strengths' contains nan; every strength must be a finite number",
+        r"config key 'strengths\[1\]' = nan is not a finite number; NaN and infinity are "
+        r"refused",
         strengths=[0.0, float("nan")],
     ),
     cfg_case(

@@ -6,12 +6,21 @@ from snakemake.utils import min_version
 from steering.experiment.code_inputs import imported_modules
 from steering.experiment.config import validate_config
 from steering.experiment.inputs import load_examples, load_prompts
+from steering.experiment.judge_inputs import load_judge_checks, load_ratings, load_rubrics
+from steering.experiment.yaml_strict import load_config_file
 
 min_version("9.0")
 
+# Re-read the config files Snakemake was given (`configfile:` and --configfile) strictly: a YAML
+# alias (which can expand a small file into gigabytes) or a duplicated key is refused, naming
+# the file and line, before any value is used. Their contents also tell which strings came from
+# --config, so that `--config 'generation={"max_new_tokens": 4}'` gets its YAML types.
+FILE_CONFIGS = [load_config_file(path) for path in workflow.configfiles]
+
 # Fill the schema defaults into `config` (in place, so every rule sees them), validate it and
 # run the cross-field checks: a misspelt key or a bad value fails here, naming the key path.
-config.update(validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+config.update(validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+                              file_configs=FILE_CONFIGS))
 
 ROOT = Path(workflow.basedir)
 R = config["results_dir"]
@@ -20,9 +29,14 @@ MAX_N = max(N_EXAMPLES)
 CONCEPTS = list(config["concepts"])
 PRIMARY = config["fit"]["methods"][0]
 
-# Fail before any job starts when an examples file is missing or too short.
+# Read every input file once before any job starts (a dry run included): a missing, short or
+# malformed examples, prompts, shots, checks or ratings file fails here, naming file and line.
 load_examples(config["data"]["concepts_dir"], CONCEPTS, MAX_N)
 load_prompts(config["data"]["prompts"])
+load_rubrics(config["judge"]["shots"], config["concepts"])
+load_judge_checks(config["judge"]["checks"])
+if config["judge"]["ratings"]:
+    load_ratings(config["judge"]["ratings"], CONCEPTS)
 
 
 def _jobs():

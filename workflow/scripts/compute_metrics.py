@@ -4,7 +4,7 @@ from pathlib import Path
 
 from steering.evaluation.scoring import join_outputs, scores_table
 from steering.evaluation.tables import mean_se_table, se_table
-from steering.experiment.inputs import load_ratings
+from steering.experiment.judge_inputs import load_ratings
 from steering.experiment.stage import Stage, run_stage
 from steering.io import read_parquet, write_parquet
 

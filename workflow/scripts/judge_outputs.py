@@ -5,7 +5,7 @@ import pandas as pd
 from steering.evaluation.judges.cache import JudgmentCache
 from steering.evaluation.judges.cached import CachedJudge
 from steering.evaluation.judges.factory import make_judge
-from steering.experiment.inputs import load_rubrics
+from steering.experiment.judge_inputs import load_rubrics
 from steering.experiment.stage import Stage, run_stage
 from steering.io import read_parquet, write_parquet
 

@@ -4,7 +4,7 @@ from steering.evaluation.judges.cache import JudgmentCache
 from steering.evaluation.judges.cached import CachedJudge
 from steering.evaluation.judges.factory import make_judge
 from steering.evaluation.judges.validation import load_checks, validate_judge
-from steering.experiment.inputs import load_rubrics
+from steering.experiment.judge_inputs import load_rubrics
 from steering.experiment.stage import Stage, run_stage
 from steering.io import write_parquet
 

@@ -47,7 +47,7 @@ def load_checks(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     rows = []
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # a leading BOM is not data
         for lineno, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
