@@ -6,6 +6,7 @@ bad file before the first model stage; messages name the file, the line or entry
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
 import math
@@ -131,9 +132,22 @@ def load_ratings(path: str | Path, concepts: Sequence[str] | None = None) -> pd.
     except UnicodeDecodeError:
         raise ConfigError(f"Ratings file {target} is not UTF-8; re-save it as UTF-8.") from None
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
         raise ConfigError(f"Ratings file {target} is not a readable CSV ({error}).") from None
+    if not rows:
+        raise ConfigError(f"Ratings file {target} is empty; it needs a header line.")
+    header, body = rows[0], []
+    for number, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue  # a blank line
+        body.append(row)
+        if len(row) != len(header):
+            raise ConfigError(
+                f"{target}:{number}: {len(row)} fields but the header has {len(header)}; quote "
+                'fields that contain commas ("a, b").'
+            )
+    frame = pd.DataFrame(body, columns=header, dtype=str)
     columns = set(frame.columns)
     missing = [c for c in ("concept", "score") if c not in columns]
     if missing or not ({"output_id", "text"} & columns):

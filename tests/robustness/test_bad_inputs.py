@@ -31,7 +31,7 @@ from steering.core.models import prepare_tokenizer
 from steering.evaluation.judges.factory import make_judge
 from steering.experiment.config import check_config, validate_config
 from steering.experiment.inputs import ConfigError, load_examples, load_prompts, read_lines
-from steering.experiment.judge_inputs import load_judge_checks, load_ratings, load_rubrics
+from steering.experiment.judge_inputs import load_ratings, load_rubrics
 from steering.fit.steerer import ManifoldSteerer
 from steering.fit.vectors import SteeringVector, VectorFileError, load_vectors, save_vectors
 from steering.io import (
