@@ -813,6 +813,46 @@ def test_unreadable_files_are_detected_and_left_alone(tmp_path: Path, suffix: st
     assert path.exists(), "detection must never delete a file"
 
 
+def _dry_run(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-n", "--cores", "1",
+         *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _edit_project(project: Path, edit: str) -> list[str]:
+    """Make one fault in a fresh tiny project; returns extra snakemake arguments."""
+    config_path = project / "config.yaml"
+    data = project / "data"
+    if edit in ("n_example", "scales"):
+        config = yaml.safe_load(config_path.read_text())
+        config[edit] = config.pop("n_examples")
+        config_path.write_text(yaml.safe_dump(config))
+    elif edit == "short":
+        (data / "concepts" / "animal.txt").write_text("a cat\na dog\n")
+    elif edit == "duplicate-key":
+        config_path.write_text(config_path.read_text() + "seed: 3\nseed: 4\n")
+    elif edit == "alias":
+        (project / "extra.yaml").write_text("a: &a [x, x]\nb: [*a, *a]\n")
+        return ["--configfile", "extra.yaml"]
+    elif edit == "shots-score":
+        shots = yaml.safe_load((data / "judge_shots.yaml").read_text())
+        shots["bipolar"]["animal"][0]["score"] = 10
+        (data / "judge_shots.yaml").write_text(yaml.safe_dump(shots))
+    elif edit == "ratings-concept":
+        (data / "ratings.csv").write_text("output_id,concept,score\n0,animal,3\n1,dragon,4\n")
+        return ["--config", 'judge={"ratings": "data/ratings.csv"}']
+    elif edit == "nan-on-command-line":
+        return ["--config", 'coherence={"ratio": .nan}']
+    elif edit == "zero-width-example":
+        (data / "concepts" / "animal.txt").write_text("a cat\n\u200b\na dog\na cow\na ox\n")
+    return []
+
+
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
@@ -820,34 +860,39 @@ def test_unreadable_files_are_detected_and_left_alone(tmp_path: Path, suffix: st
          r"'n_examples'"),
         ("scales", r"config key 'scales' was renamed; rename it to 'n_examples'"),
         ("short", r"animal\.txt has 2 examples but the largest 'n_examples' needs 4"),
+        ("duplicate-key", r"config\.yaml:\d+: key 'seed' appears twice in the same mapping"),
+        ("alias", r"extra\.yaml:2: YAML alias '\*a' is not allowed"),
+        ("shots-score", r"judge_shots\.yaml: bipolar\.animal\[0\]\.score = 10 must be an "
+         r"integer from 0 to 9"),
+        ("ratings-concept", r"ratings\.csv:3: unknown concept 'dragon'"),
+        ("nan-on-command-line", r"config key 'coherence\.ratio' = nan is not a finite number"),
+        ("zero-width-example", r"animal\.txt:2: the example is blank \(only invisible "
+         r"characters U\+200B\)"),
     ],
 )
 def test_workflow_fails_at_parse_time_naming_the_fault(
     tmp_path: Path, edit: str, match: str
 ) -> None:
-    """The workflow refuses a bad config or examples file before it builds any job."""
-    from tests.helpers.workflow_project import CONCEPTS, make_project
+    """The workflow refuses a bad config, config file or data file in a dry run, before it
+    builds any job (one Snakemake start per fault; the library cases cover the rest)."""
+    from tests.helpers.workflow_project import make_project
 
     project = make_project(tmp_path / "proj", tmp_path / "no-model-needed")
-    config_path = project / "config.yaml"
-    if edit in ("n_example", "scales"):
-        config = yaml.safe_load(config_path.read_text())
-        config[edit] = config.pop("n_examples")
-        config_path.write_text(yaml.safe_dump(config))
-    else:
-        assert "animal" in CONCEPTS
-        (project / "data" / "concepts" / "animal.txt").write_text("a cat\na dog\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-n", "--cores", "1"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _dry_run(project, *_edit_project(project, edit))
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "ConfigError" in output
     assert re.search(match, output), output[-2000:]
+    assert not (project / "results").exists()
+
+
+def test_dry_run_types_scalars_inside_a_command_line_mapping(tmp_path: Path) -> None:
+    """`--config 'generation={"max_new_tokens": 4}'` was "has type str"; now it is an int."""
+    from tests.helpers.workflow_project import make_project
+
+    project = make_project(tmp_path / "proj", tmp_path / "no-model-needed")
+    result = _dry_run(project, "--config", 'generation={"max_new_tokens": 3, "do_sample": true}')
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
     assert not (project / "results").exists()
 
 
