@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import record  # noqa: E402
 from steering.core.models import load_model  # noqa: E402
 from steering.evaluation.judges.local import LocalJudge  # noqa: E402
-from steering.experiment.config import load_rubrics  # noqa: E402
+from steering.experiment.judge_inputs import load_rubrics  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 5.0

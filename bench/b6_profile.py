@@ -32,7 +32,7 @@ from steering.core.generation import generate  # noqa: E402
 from steering.core.models import load_model  # noqa: E402
 from steering.evaluation.judges.local import LocalJudge  # noqa: E402
 from steering.evaluation.perplexity import continuation_perplexity  # noqa: E402
-from steering.experiment.config import load_rubrics  # noqa: E402
+from steering.experiment.judge_inputs import load_rubrics  # noqa: E402
 
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear"}
 ATTENTION = ("scaled_dot_product", "flash_attention", "aten::_efficient_attention")

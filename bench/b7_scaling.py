@@ -41,7 +41,7 @@ from steering.core.activations import collect_activations  # noqa: E402
 from steering.core.generation import generate  # noqa: E402
 from steering.core.models import load_model  # noqa: E402
 from steering.evaluation.judges.local import LocalJudge  # noqa: E402
-from steering.experiment.config import load_rubrics  # noqa: E402
+from steering.experiment.judge_inputs import load_rubrics  # noqa: E402
 from steering.fit.calibration import CalibrationSettings  # noqa: E402
 from steering.fit.steerer import ManifoldSteerer  # noqa: E402
 
