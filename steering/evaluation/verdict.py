@@ -26,7 +26,14 @@ from typing import Final, Literal
 import pandas as pd
 
 from steering.evaluation.coherence import require_columns
-from steering.evaluation.knee import KneeSpread, find_knee_noise_aware, is_flat, overlaps_control
+from steering.evaluation.knee import (
+    KneeSpread,
+    find_knee_noise_aware,
+    guarded_knee,
+    is_flat,
+    knee_spread,
+    overlaps_control,
+)
 
 VerdictKind = Literal["inconclusive", "no_steering", "saturates", "still_improving"]
 
@@ -217,3 +224,55 @@ def verdict_table(
             }
         )
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+def resample_knee_spreads(
+    per_resample: pd.DataFrame, control_curve: pd.DataFrame | None = None
+) -> dict[str, KneeSpread]:
+    """Per method, the knee of each resample's curve and whether they agree.
+
+    Each resample's knee is :func:`~steering.evaluation.knee.guarded_knee` on its curve (no
+    knee when flat within its intervals or, given the control's curve, overlapping it at every
+    n); the spread is :func:`~steering.evaluation.knee.knee_spread`.
+
+    Args:
+        per_resample: ``method``, ``resample`` and the curve columns (e.g.
+            :func:`~steering.evaluation.tables.per_resample_mean_se_table`).
+        control_curve: The control's curve (``n_examples``, ``ci_low``, ``ci_high``), or None.
+
+    Returns:
+        ``{method: KneeSpread}`` for every method in the table (the control's too, if present).
+
+    Raises:
+        ValueError: On missing columns, or a control curve that lacks a method's n_examples.
+    """
+    require_columns(per_resample, ("method", "resample", *CURVE_COLUMNS), "per_resample")
+    control = None if control_curve is None else _sorted_curve(control_curve, "control curve")
+    spreads = {}
+    for method, rows in per_resample.groupby("method", sort=True):
+        grid = sorted(int(n) for n in rows["n_examples"].unique())
+        knees = []
+        for r, curve in rows.groupby("resample", sort=True):
+            curve = _sorted_curve(curve, f"curve of {method!r} resample {r}")
+            c_low = c_high = None
+            if control is not None:
+                missing = sorted(set(curve["n_examples"]) - set(control["n_examples"]))
+                if missing:
+                    raise ValueError(
+                        f"the control curve has no rows at n_examples {missing}; run the "
+                        f"control at every scale of {method!r}"
+                    )
+                matched = control.set_index("n_examples").loc[curve["n_examples"]]
+                c_low, c_high = matched["ci_low"], matched["ci_high"]
+            knees.append(
+                guarded_knee(
+                    curve["n_examples"],
+                    curve["mean_se"],
+                    curve["ci_low"],
+                    curve["ci_high"],
+                    control_low=c_low,
+                    control_high=c_high,
+                )
+            )
+        spreads[str(method)] = knee_spread(grid, knees)
+    return spreads

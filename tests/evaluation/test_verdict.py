@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from steering.evaluation.knee import knee_spread
-from steering.evaluation.verdict import judge_failures, method_verdict, verdict_table
+from steering.evaluation.verdict import (
+    judge_failures,
+    method_verdict,
+    resample_knee_spreads,
+    verdict_table,
+)
 
 N = [2, 4, 8, 16, 32]
 
@@ -106,3 +111,19 @@ def test_bad_curves_name_the_problem() -> None:
         method_verdict("dual", pd.concat([_curve([0.1]), _curve([0.2])]), CONTROL)
     with pytest.raises(ValueError, match="missing column"):
         method_verdict("dual", _curve([0.1]).drop(columns="ci_low"), CONTROL)
+
+
+def test_resample_knee_spreads_from_per_resample_curves() -> None:
+    agree = [[0.1, 0.3, 0.45, 0.47, 0.46], [0.1, 0.35, 0.5, 0.52, 0.5]]  # knees 8, 8
+    disagree = [[0.1, 0.3, 0.45, 0.47, 0.46], [0.1, 0.2, 0.3, 0.4, 0.5]]  # knee 8, none
+    per_resample = pd.concat(
+        [_curve(se).assign(method="dual", resample=r) for r, se in enumerate(agree)]
+        + [_curve(se).assign(method="manifold", resample=r) for r, se in enumerate(disagree)]
+        + [_curve([0.01] * 5).assign(method="flat", resample=r) for r in range(2)]
+    )
+    spreads = resample_knee_spreads(per_resample, CONTROL)
+    assert spreads["dual"].knees == (8, 8) and spreads["dual"].stable
+    assert spreads["manifold"].knees == (8, None) and not spreads["manifold"].stable
+    assert spreads["flat"].knees == (None, None)  # at the control: no knee is claimed
+    with pytest.raises(ValueError, match="control curve has no rows at n_examples"):
+        resample_knee_spreads(per_resample, CONTROL.iloc[:3])
