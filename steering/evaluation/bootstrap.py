@@ -6,21 +6,27 @@ using ``numpy.random.default_rng(seed)``, and all rows of a drawn prompt come al
 drawn twice contributes its rows twice). SE is recomputed with
 :func:`~steering.evaluation.effectiveness.steering_effectiveness`; undefined correlations count as
 0, as in the point estimate.
+
+With several example subsets per scale (resamples, see :mod:`steering.evaluation.resampling`),
+:func:`hierarchical_mean_se` bootstraps in two stages: resamples with replacement, then prompts
+with replacement within each drawn resample (a fresh prompt draw for every drawn resample, shared
+by that resample's concepts), so the interval covers both which examples were picked and which
+prompts were scored.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from steering.evaluation.arrays import FloatArray, bool_vector
+from steering.evaluation.arrays import BoolArray, FloatArray, bool_vector
 from steering.evaluation.coherence import require_columns
-from steering.evaluation.effectiveness import steering_effectiveness
+from steering.evaluation.correlation import MIN_CORRELATION_POINTS
 
 SE_COLUMNS: Final[tuple[str, ...]] = ("prompt_id", "delta", "strength", "reference", "coherent")
 
@@ -57,9 +63,47 @@ class _Group:
         idx = np.concatenate([self.rows[p] for p in prompts])
         if idx.size == 0:
             return math.nan
-        return steering_effectiveness(
-            self.delta[idx], self.strength[idx], self.reference[idx], self.coherent[idx]
-        ).se
+        return fast_se(self.delta[idx], self.strength[idx], self.reference[idx], self.coherent[idx])
+
+
+def _average_ranks(x: FloatArray) -> FloatArray:
+    """1-based ranks with ties averaged (``scipy.stats.rankdata``'s default, without overhead)."""
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    group = np.cumsum(starts) - 1
+    counts = np.bincount(group)
+    average = np.cumsum(counts) - (counts - 1) / 2.0
+    ranks = np.empty(x.size, dtype=np.float64)
+    ranks[order] = average[group]
+    return ranks
+
+
+def _corr_or_zero(x: FloatArray, y: FloatArray) -> float:
+    """Pearson r, or 0.0 where :mod:`~steering.evaluation.correlation` calls it undefined."""
+    if x.size < MIN_CORRELATION_POINTS or x.min() == x.max() or y.min() == y.max():
+        return 0.0
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return 0.0
+    xc = x - x.mean()
+    yc = y - y.mean()
+    value = float(xc @ yc / math.sqrt(float(xc @ xc) * float(yc @ yc)))
+    return min(1.0, max(-1.0, value)) if math.isfinite(value) else 0.0
+
+
+def fast_se(
+    delta: FloatArray, strength: FloatArray, reference: FloatArray, coherent: BoolArray
+) -> float:
+    """:func:`~steering.evaluation.effectiveness.steering_effectiveness`'s ``se`` without checks.
+
+    The same number (to rounding) for float64 arrays of equal, non-zero length, about ten times
+    faster: the bootstrap calls it thousands of times. Spearman is Pearson on average ranks.
+    """
+    if np.isfinite(delta).all() and np.isfinite(strength).all():
+        rho = _corr_or_zero(_average_ranks(delta), _average_ranks(strength))
+    else:
+        rho = 0.0
+    return 0.5 * (rho + _corr_or_zero(delta, reference)) * float(coherent.mean())
 
 
 def _percentile_interval(replicates: FloatArray, ci: float) -> tuple[float, float]:
@@ -137,3 +181,87 @@ def bootstrap_se(
     """
     _, low, high = bootstrap_mean_se([df], n_boot=n_boot, seed=seed, ci=ci)
     return low, high
+
+
+def _hierarchical_replicates(
+    statistics: Sequence[Callable[[npt.NDArray[np.intp]], float]],
+    n_prompts: int,
+    *,
+    n_boot: int,
+    seed: int,
+) -> FloatArray:
+    """Two-stage bootstrap replicates of the mean over units of ``statistic(prompt positions)``.
+
+    Each replicate draws ``len(statistics)`` units with replacement, then for every drawn unit
+    its own ``n_prompts`` prompt positions with replacement, and averages the finite values.
+    """
+    rng = np.random.default_rng(seed)
+    n_units = len(statistics)
+    unit_draws = rng.integers(0, n_units, size=(n_boot, n_units))
+    prompt_draws = rng.integers(0, n_prompts, size=(n_boot, n_units, n_prompts))
+    return np.array(
+        [
+            _nanmean([statistics[u](prompt_draws[b, j]) for j, u in enumerate(unit_draws[b])])
+            for b in range(n_boot)
+        ],
+        dtype=np.float64,
+    )
+
+
+def hierarchical_mean_se(
+    resamples: Sequence[Sequence[pd.DataFrame]],
+    *,
+    n_boot: int,
+    seed: int,
+    ci: float = 0.95,
+) -> tuple[float, float, float, FloatArray]:
+    """Mean SE over resamples and concepts with a hierarchical (resamples, then prompts) interval.
+
+    The statistic is the mean over resamples of the mean over concepts of SE. Each replicate
+    draws R resamples with replacement from the R given; for every drawn resample it draws the
+    ``k`` prompts (the sorted distinct ``prompt_id`` of all tables) with replacement, recomputes
+    that resample's concepts' SEs on the drawn prompts' rows (the same draw for its concepts:
+    paired) and averages them; the replicate is the mean over the drawn resamples. The interval
+    is the percentile interval of the replicates. With one resample it is the paired prompt
+    bootstrap of :func:`bootstrap_mean_se` (with other random draws); when no resample's SE
+    depends on which prompts are drawn it is the plain bootstrap of the mean over resamples.
+
+    Args:
+        resamples: Per resample, one table per concept with columns ``prompt_id``, ``delta``,
+            ``strength``, ``reference`` and boolean ``coherent``.
+        n_boot: Number of bootstrap replicates, >= 1.
+        seed: Seed for ``numpy.random.default_rng``; equal seeds give equal intervals.
+        ci: Confidence level in (0, 1).
+
+    Returns:
+        ``(mean_se, low, high, replicates)``: the point estimate on all resamples and prompts,
+        the interval and the ``n_boot`` replicates (NaN where a replicate had no rows).
+
+    Raises:
+        ValueError: On no resamples, a resample with no tables, an empty table, missing columns,
+            ``n_boot < 1`` or ``ci`` outside (0, 1).
+    """
+    check_bootstrap(n_boot, ci)
+    if not resamples:
+        raise ValueError("resamples is empty; pass one list of per-concept tables per resample")
+    for r, groups in enumerate(resamples):
+        if not groups:
+            raise ValueError(f"resample {r} has no tables; pass one table per concept")
+        for df in groups:
+            require_columns(df, SE_COLUMNS, f"resample {r}'s table")
+            if df.empty:
+                raise ValueError(f"resample {r} has an empty table; every concept needs outputs")
+    ids = pd.concat([df["prompt_id"] for groups in resamples for df in groups]).unique()
+    universe = pd.Index(np.sort(ids))
+    prepared = [[_Group(df, universe) for df in groups] for groups in resamples]
+
+    def statistic(unit: list[_Group]) -> Callable[[npt.NDArray[np.intp]], float]:
+        return lambda prompts: _nanmean([g.se(prompts) for g in unit])
+
+    everything = np.arange(len(universe))
+    point = _nanmean([statistic(unit)(everything) for unit in prepared])
+    replicates = _hierarchical_replicates(
+        [statistic(unit) for unit in prepared], len(universe), n_boot=n_boot, seed=seed
+    )
+    low, high = _percentile_interval(replicates, ci)
+    return point, low, high, replicates

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -131,3 +132,134 @@ def find_knee_noise_aware(
                 f"at {points[i + 1]} [{low[i + 1]:.3f}, {high[i + 1]:.3f}]",
             )
     return Knee(None, "no knee: every step improves mean SE beyond the next point's bootstrap CI")
+
+
+def is_flat(ci_low: npt.ArrayLike, ci_high: npt.ArrayLike) -> bool:
+    """Whether one constant fits inside every point's interval: ``max(ci_low) <= min(ci_high)``.
+
+    Such a curve is flat within its own noise: no step is distinguishable from no change.
+    """
+    low, high = float_vector(ci_low, "ci_low"), float_vector(ci_high, "ci_high")
+    return bool(low.size) and float(low.max()) <= float(high.min())
+
+
+def overlaps_control(
+    ci_low: npt.ArrayLike,
+    ci_high: npt.ArrayLike,
+    control_low: npt.ArrayLike,
+    control_high: npt.ArrayLike,
+) -> npt.NDArray[np.bool_]:
+    """Per point, whether the curve's interval overlaps the control's interval at the same n."""
+    low, high = float_vector(ci_low, "ci_low"), float_vector(ci_high, "ci_high")
+    c_low, c_high = (
+        float_vector(control_low, "control_low"),
+        float_vector(control_high, "control_high"),
+    )
+    if not low.size == high.size == c_low.size == c_high.size:
+        raise ValueError(
+            f"interval bounds differ in length ({low.size}, {high.size}, {c_low.size}, "
+            f"{c_high.size}); pass the curve and the control at the same n_examples"
+        )
+    return (low <= c_high) & (c_low <= high)
+
+
+def guarded_knee(
+    n_examples: npt.ArrayLike,
+    mean_se: npt.ArrayLike,
+    ci_low: npt.ArrayLike,
+    ci_high: npt.ArrayLike,
+    control_low: npt.ArrayLike | None = None,
+    control_high: npt.ArrayLike | None = None,
+) -> Knee:
+    """:func:`find_knee_noise_aware`, but no knee on a curve that shows nothing.
+
+    No knee is claimed when the curve is flat within its intervals (:func:`is_flat`) or, when a
+    control's intervals are given, when it overlaps the control at every n
+    (:func:`overlaps_control`): a knee there would be noise.
+
+    Args:
+        n_examples: Strictly increasing training examples per concept.
+        mean_se: Mean SE at each n_examples.
+        ci_low: Lower bound of each mean's interval.
+        ci_high: Upper bound of each mean's interval.
+        control_low: The control's lower bounds at the same n_examples, or None.
+        control_high: The control's upper bounds, or None (both or neither).
+
+    Returns:
+        The knee, or ``n_examples=None`` with the reason.
+
+    Raises:
+        ValueError: As :func:`find_knee_noise_aware`; on only one of the control's bounds.
+    """
+    points, (_, low, high) = _curve(n_examples, mean_se=mean_se, ci_low=ci_low, ci_high=ci_high)
+    if (control_low is None) != (control_high is None):
+        raise ValueError("pass both control_low and control_high, or neither")
+    if (
+        control_low is not None
+        and control_high is not None
+        and points
+        and overlaps_control(low, high, control_low, control_high).all()
+    ):
+        return Knee(None, "no knee: the curve's interval overlaps the control's at every n")
+    if len(points) >= 2 and is_flat(low, high):
+        return Knee(
+            None,
+            f"no knee: the curve is flat within its intervals (one value lies in all of "
+            f"them: max ci_low {low.max():.3f} <= min ci_high {high.min():.3f})",
+        )
+    return find_knee_noise_aware(points, mean_se, low, high)
+
+
+@dataclass(frozen=True)
+class KneeSpread:
+    """Knees of several resamples' curves and whether they agree.
+
+    Attributes:
+        knees: The knee of each resample, in resample order (``None`` for no knee).
+        stable: True only when every resample has a knee and all lie within one step of the
+            n_examples grid of each other.
+        reason: A sentence explaining the decision.
+    """
+
+    knees: tuple[int | None, ...]
+    stable: bool
+    reason: str
+
+
+def knee_spread(n_examples: npt.ArrayLike, knees: Sequence[Knee | int | None]) -> KneeSpread:
+    """Whether the resamples' knees agree: all present and at most one n_examples step apart.
+
+    Args:
+        n_examples: The grid of scales (strictly increasing) the knees were found on.
+        knees: One knee per resample (a :class:`Knee` or its ``n_examples``).
+
+    Returns:
+        The spread; ``stable`` is False when there are no knees, any resample has none, or the
+        earliest and latest knees are more than one grid step apart.
+
+    Raises:
+        ValueError: On an unsorted grid or a knee that is not on the grid.
+    """
+    points, _ = _curve(n_examples)
+    values = tuple(k.n_examples if isinstance(k, Knee) else k for k in knees)
+    off_grid = [k for k in values if k is not None and k not in points]
+    if off_grid:
+        raise ValueError(f"knees {off_grid} are not on the n_examples grid {points}")
+    if not values:
+        return KneeSpread(values, False, "no resamples, so no knee to compare")
+    missing = [r for r, k in enumerate(values) if k is None]
+    if missing:
+        return KneeSpread(
+            values, False, f"unstable: resample(s) {missing} have no knee; knees {list(values)}"
+        )
+    steps = [points.index(k) for k in values if k is not None]
+    spread = max(steps) - min(steps)
+    if spread <= 1:
+        return KneeSpread(
+            values, True, f"stable: every resample's knee is within one step ({list(values)})"
+        )
+    return KneeSpread(
+        values,
+        False,
+        f"unstable: knees {list(values)} span {spread} steps of the grid {points} (> 1)",
+    )

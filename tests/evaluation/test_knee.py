@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from steering.evaluation.knee import Knee, find_knee, find_knee_noise_aware
+from steering.evaluation.knee import (
+    Knee,
+    KneeSpread,
+    find_knee,
+    find_knee_noise_aware,
+    guarded_knee,
+    is_flat,
+    knee_spread,
+    overlaps_control,
+)
 
 
 def test_knee_normal() -> None:
@@ -72,3 +81,58 @@ def test_noise_aware_knee() -> None:
     assert find_knee_noise_aware([2], [0.5], [0.4], [0.6]).n_examples is None
     with pytest.raises(ValueError, match="ci_low must be <= ci_high"):
         find_knee_noise_aware([2, 4], [0.1, 0.2], [0.2, 0.1], [0.1, 0.3])
+
+
+# ------------------------------------------ guarded knee, control overlap, spread over resamples
+
+N = [2, 4, 8, 16]
+
+
+def test_is_flat_when_one_value_fits_every_interval() -> None:
+    assert is_flat([0.10, 0.12, 0.11], [0.20, 0.25, 0.19])  # 0.12 <= 0.19
+    assert not is_flat([0.10, 0.30], [0.20, 0.40])
+    assert not is_flat([], [])
+
+
+def test_overlaps_control_per_point() -> None:
+    overlap = overlaps_control([0.0, 0.2, 0.5], [0.1, 0.4, 0.6], [0.05, 0.0, 0.0], [0.2, 0.1, 0.1])
+    assert overlap.tolist() == [True, False, False]
+    with pytest.raises(ValueError, match="same n_examples"):
+        overlaps_control([0.0], [0.1], [0.0, 0.0], [0.1, 0.1])
+
+
+def test_guarded_knee_refuses_flat_and_control_like_curves() -> None:
+    # the old report's curve: every interval overlaps every other -> no knee, not "knee at 2"
+    se = [0.138, 0.122, 0.132, 0.128]
+    low, high = [0.07, 0.06, 0.07, 0.07], [0.18, 0.18, 0.19, 0.18]
+    assert find_knee_noise_aware(N, se, low, high).n_examples == 2
+    knee = guarded_knee(N, se, low, high)
+    assert knee.n_examples is None and "flat within its intervals" in knee.reason
+    # rising but inside the control's band at every n
+    rising = [0.1, 0.3, 0.5, 0.52]
+    r_low, r_high = [0.0, 0.2, 0.4, 0.45], [0.2, 0.4, 0.6, 0.6]
+    control = guarded_knee(N, rising, r_low, r_high, [0.1] * 4, [0.5] * 4)
+    assert control == Knee(None, "no knee: the curve's interval overlaps the control's at every n")
+    # the same curve against a low control: a real knee at 8 (0.5 lies in 16's interval)
+    knee = guarded_knee(N, rising, r_low, r_high, [-0.05] * 4, [0.05] * 4)
+    assert knee.n_examples == 8
+    with pytest.raises(ValueError, match="both control_low and control_high"):
+        guarded_knee(N, rising, r_low, r_high, control_low=[0.0] * 4)
+
+
+def test_knee_spread_stable_within_one_step() -> None:
+    spread = knee_spread(N, [Knee(4, ""), Knee(8, ""), 4])
+    assert spread == KneeSpread(
+        (4, 8, 4), True, "stable: every resample's knee is within one step ([4, 8, 4])"
+    )
+    assert knee_spread(N, [8, 8, 8]).stable
+
+
+def test_knee_spread_unstable_when_far_apart_or_missing() -> None:
+    far = knee_spread(N, [2, 8, 4])
+    assert not far.stable and "span 2 steps" in far.reason
+    missing = knee_spread(N, [4, Knee(None, "no knee"), 4])
+    assert not missing.stable and "resample(s) [1] have no knee" in missing.reason
+    assert not knee_spread(N, []).stable
+    with pytest.raises(ValueError, match=r"knees \[3\] are not on the n_examples grid"):
+        knee_spread(N, [3, 4])

@@ -7,7 +7,13 @@ import pytest
 
 from steering.evaluation.coherence import coherence_flags
 from steering.evaluation.effectiveness import steering_effectiveness
-from steering.evaluation.tables import control_margin, mean_se_table, se_table
+from steering.evaluation.tables import (
+    control_margin,
+    mean_se_table,
+    per_resample_mean_se_table,
+    resampled_mean_se_table,
+    se_table,
+)
 from tests.evaluation.synthetic_scores import synthetic_scores
 
 
@@ -113,3 +119,55 @@ def test_control_margin() -> None:
     assert out["separated"].tolist() == [True, False]
     with pytest.raises(ValueError, match="method 'manifold' is not in the table"):
         control_margin(table, method="manifold")
+
+
+SETTINGS = {"coherence_rule": "robust", "ratio": 1.5, "distinct_ratio": 0.5}
+
+
+def _resampled(slopes: tuple[float, ...]) -> pd.DataFrame:
+    """Resample r of 'dual' has delta slope slopes[r]; the strength-0 rows are one shared
+    baseline with a missing resample (as a scores table with resamples would carry them)."""
+    parts = []
+    for r, slope in enumerate(slopes):
+        df = synthetic_scores(methods={"dual": slope}, seed=r)
+        parts.append(df[df.strength > 0].assign(resample=r))
+    base = synthetic_scores(methods={"dual": 0.0}, seed=99)
+    parts.append(base[base.strength == 0].assign(resample=float("nan")))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_per_resample_table_is_mean_se_table_of_each_resample_with_the_baseline() -> None:
+    df = _resampled((0.5, 0.1))
+    per = per_resample_mean_se_table(df, n_boot=30, seed=0, **SETTINGS)
+    assert per[["method", "n_examples", "resample"]].values.tolist() == [
+        ["dual", 4, 0],
+        ["dual", 4, 1],
+    ]
+    for r in (0, 1):
+        part = df[(df["resample"] == r) | df["resample"].isna()]
+        expected = mean_se_table(part, n_boot=30, seed=0, **SETTINGS).iloc[0]
+        assert per.iloc[r]["mean_se"] == pytest.approx(expected["mean_se"])
+        assert per.iloc[r]["ci_low"] == pytest.approx(expected["ci_low"])
+    assert per.iloc[0]["mean_se"] > per.iloc[1]["mean_se"]  # the steeper resample
+
+
+def test_resampled_table_averages_resamples_and_widens_with_their_spread() -> None:
+    df = _resampled((0.5, 0.1))
+    per = per_resample_mean_se_table(df, n_boot=30, seed=0, **SETTINGS)
+    table = resampled_mean_se_table(df, n_boot=200, seed=0, **SETTINGS)
+    row = table.iloc[0]
+    assert row["mean_se"] == pytest.approx(per["mean_se"].mean())
+    assert (row["n_resamples"], row["n_concepts"]) == (2, 2)
+    assert row["ci_low"] <= row["mean_se"] <= row["ci_high"]
+    # the interval spans most of the gap between the two resamples' means
+    assert row["ci_high"] - row["ci_low"] > 0.5 * (per["mean_se"].max() - per["mean_se"].min())
+    same = resampled_mean_se_table(_resampled((0.5, 0.5)), n_boot=200, seed=0, **SETTINGS)
+    assert same.iloc[0]["ci_high"] - same.iloc[0]["ci_low"] < row["ci_high"] - row["ci_low"]
+
+
+def test_resampled_tables_need_the_resample_column() -> None:
+    df = synthetic_scores(methods={"dual": 0.5})
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['resample'\]"):
+        resampled_mean_se_table(df, n_boot=5, seed=0, **SETTINGS)
+    with pytest.raises(ValueError, match="every row's resample is missing"):
+        per_resample_mean_se_table(df.assign(resample=float("nan")), n_boot=5, seed=0, **SETTINGS)
