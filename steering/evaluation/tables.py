@@ -15,7 +15,6 @@ from steering.evaluation.bootstrap import (
     bootstrap_mean_se,
     bootstrap_se,
     check_bootstrap,
-    hierarchical_mean_se,
 )
 from steering.evaluation.coherence import coherence_flags, require_columns
 from steering.evaluation.effectiveness import steering_effectiveness
@@ -23,7 +22,7 @@ from steering.evaluation.effectiveness import steering_effectiveness
 GROUP_KEYS: Final[list[str]] = ["method", "n_examples", "concept"]
 
 
-def _with_coherence(
+def with_coherence(
     scores: pd.DataFrame, coherence_rule: str, ratio: float, distinct_ratio: float
 ) -> pd.DataFrame:
     require_columns(scores, [*GROUP_KEYS, "prompt_id", "delta", "strength", "reference"], "scores")
@@ -72,7 +71,7 @@ def se_table(
         ValueError: On missing columns, an empty table, or invalid rule/ratio/bootstrap settings.
     """
     check_bootstrap(n_boot, 0.95)
-    table = _with_coherence(scores, coherence_rule, ratio, distinct_ratio)
+    table = with_coherence(scores, coherence_rule, ratio, distinct_ratio)
     rows: list[dict[str, object]] = []
     for (method, n_examples, concept), group in table.groupby(GROUP_KEYS, sort=True):
         result = steering_effectiveness(
@@ -136,7 +135,7 @@ def mean_se_table(
         ValueError: On missing columns, an empty table, or invalid settings.
     """
     check_bootstrap(n_boot, ci)
-    table = _with_coherence(scores, coherence_rule, ratio, distinct_ratio)
+    table = with_coherence(scores, coherence_rule, ratio, distinct_ratio)
     rows: list[dict[str, object]] = []
     for (method, n_examples), block in table.groupby(["method", "n_examples"], sort=True):
         by_concept = block.groupby("concept", sort=True)
@@ -199,116 +198,3 @@ def control_margin(table: pd.DataFrame, *, method: str, control: str = "random")
     merged["separated"] = merged["ci_low"] > merged["ci_high_control"]
     out = merged[[*keys, "se", "se_control", "margin", "separated"]]
     return out.sort_values(keys).reset_index(drop=True)
-
-
-def _by_resample(block: pd.DataFrame) -> dict[int, pd.DataFrame]:
-    """Rows per resample; rows whose ``resample`` is missing (the shared baseline) join each."""
-    shared = block[block["resample"].isna()]
-    own = block[block["resample"].notna()]
-    if own.empty:
-        raise ValueError(
-            "every row's resample is missing; tag the steered outputs with their resample"
-        )
-    return {
-        int(r): pd.concat([group, shared], ignore_index=True)
-        for r, group in own.groupby("resample", sort=True)
-    }
-
-
-def resampled_mean_se_table(
-    scores: pd.DataFrame,
-    *,
-    n_boot: int,
-    seed: int,
-    coherence_rule: str,
-    ratio: float,
-    distinct_ratio: float,
-    ci: float = 0.95,
-) -> pd.DataFrame:
-    """Mean SE per (method, n_examples) over resamples and concepts, hierarchical interval.
-
-    The scores table has a ``resample`` column (which example subset the vector was fitted
-    on); rows with a missing ``resample`` (the unsteered baseline) count in every resample of
-    their (method, n_examples). The interval comes from
-    :func:`~steering.evaluation.bootstrap.hierarchical_mean_se` (resamples, then prompts).
-
-    Args:
-        scores: Per-output scores table with ``resample``.
-        n_boot: Bootstrap replicates, >= 1.
-        seed: Seed of the bootstrap (the same for every group).
-        coherence_rule: Coherence rule for SE.
-        ratio: Perplexity ratio for the coherence rules.
-        distinct_ratio: Distinct-2 ratio for the robust rule.
-        ci: Confidence level in (0, 1).
-
-    Returns:
-        One row per (method, n_examples): ``method``, ``n_examples``, ``mean_se``, ``ci_low``,
-        ``ci_high``, ``n_resamples``, ``coherence_rate`` and ``n_concepts``.
-
-    Raises:
-        ValueError: On missing columns (``resample`` included), an empty table, a group with no
-            tagged resample, or invalid settings.
-    """
-    check_bootstrap(n_boot, ci)
-    require_columns(scores, ["resample"], "scores")
-    table = _with_coherence(scores, coherence_rule, ratio, distinct_ratio)
-    rows: list[dict[str, object]] = []
-    for (method, n_examples), block in table.groupby(["method", "n_examples"], sort=True):
-        resamples = _by_resample(block)
-        per_resample = [
-            [group for _, group in part.groupby("concept", sort=True)]
-            for part in resamples.values()
-        ]
-        mean_se, low, high, _ = hierarchical_mean_se(per_resample, n_boot=n_boot, seed=seed, ci=ci)
-        rows.append(
-            {
-                "method": method,
-                "n_examples": int(n_examples),
-                "mean_se": mean_se,
-                "ci_low": low,
-                "ci_high": high,
-                "n_resamples": len(resamples),
-                "coherence_rate": float(block["coherent"].mean()),
-                "n_concepts": int(block["concept"].nunique()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def per_resample_mean_se_table(
-    scores: pd.DataFrame,
-    *,
-    n_boot: int,
-    seed: int,
-    coherence_rule: str,
-    ratio: float,
-    distinct_ratio: float,
-    ci: float = 0.95,
-) -> pd.DataFrame:
-    """:func:`mean_se_table` for each resample separately (for a knee per resample).
-
-    Rows with a missing ``resample`` (the shared baseline) join every resample, as in
-    :func:`resampled_mean_se_table`.
-
-    Returns:
-        :func:`mean_se_table`'s columns plus ``resample``, one row per (method, n_examples,
-        resample), sorted.
-    """
-    require_columns(scores, ["method", "n_examples", "resample"], "scores")
-    parts = []
-    for (_, _), block in scores.groupby(["method", "n_examples"], sort=True):
-        for r, part in _by_resample(block).items():
-            table = mean_se_table(
-                part,
-                n_boot=n_boot,
-                seed=seed,
-                coherence_rule=coherence_rule,
-                ratio=ratio,
-                distinct_ratio=distinct_ratio,
-                ci=ci,
-            )
-            parts.append(table.assign(resample=r))
-    if not parts:
-        raise ValueError("scores is empty; it needs at least one output row")
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["method", "n_examples", "resample"]).reset_index(drop=True)

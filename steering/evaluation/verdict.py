@@ -237,7 +237,7 @@ def resample_knee_spreads(
 
     Args:
         per_resample: ``method``, ``resample`` and the curve columns (e.g.
-            :func:`~steering.evaluation.tables.per_resample_mean_se_table`).
+            :func:`~steering.evaluation.resampled_tables.per_resample_mean_se_table`).
         control_curve: The control's curve (``n_examples``, ``ci_low``, ``ci_high``), or None.
 
     Returns:

@@ -7,13 +7,11 @@ import pytest
 
 from steering.evaluation.coherence import coherence_flags
 from steering.evaluation.effectiveness import steering_effectiveness
-from steering.evaluation.tables import (
-    control_margin,
-    mean_se_table,
+from steering.evaluation.resampled_tables import (
     per_resample_mean_se_table,
     resampled_mean_se_table,
-    se_table,
 )
+from steering.evaluation.tables import control_margin, mean_se_table, se_table
 from tests.evaluation.synthetic_scores import synthetic_scores
 
 
