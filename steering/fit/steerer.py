@@ -32,7 +32,8 @@ from steering.fit.directions import (
 )
 from steering.fit.report import FitReport, fit_report
 from steering.fit.validation import check_finite_activations, validate_examples
-from steering.fit.vectors import SteeringVector, VectorFileError, load_vectors, save_vectors
+from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vectors import SteeringVector
 from steering.provenance import hash_texts, library_version
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,8 @@ from steering.experiment.inputs import (
     read_lines,
 )
 from steering.fit.steerer import ManifoldSteerer
-from steering.fit.vectors import SteeringVector, VectorFileError, load_vectors, save_vectors
+from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vectors import SteeringVector
 from steering.io import (
     CorruptFileError,
     is_readable,

@@ -43,7 +43,7 @@ from steering.evaluation.judges.base import JudgeError, Rubric
 from steering.evaluation.judges.cache import JudgmentCache
 from steering.evaluation.judges.cached import CachedJudge
 from steering.evaluation.judges.openai import OpenAIJudge
-from steering.fit.vectors import load_vectors
+from steering.fit.vector_files import load_vectors
 from steering.io import is_readable, load_npz, read_json, read_parquet
 
 torch.set_num_threads(1)
@@ -68,7 +68,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     import numpy as np, pandas as pd
 
-    # Import steering.io / steering.fit.vectors without the package __init__ (which imports torch
+    # Import steering.io / steering.fit.vector_files without the package __init__ (which imports torch
     # and transformers, seconds per child on a busy machine): same source files, less start-up.
     package = types.ModuleType("steering")
     package.__path__ = list(importlib.util.find_spec("steering").submodule_search_locations)
@@ -76,7 +76,7 @@ CHILD = textwrap.dedent(
     import steering.io as sio
     kind = sys.argv[1]
     if kind == "vectors":
-        import steering.fit.vectors as sv
+        import steering.fit.vector_files as sv  # its SteeringVector too
 
     kind, target, with_old = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "1"
 
