@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from steering.evaluation.judges.http import check_base_url
+from steering.evaluation.judges.endpoint import check_base_url
 from steering.experiment.inputs import NEUTRAL, ConfigError, safe_path
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
