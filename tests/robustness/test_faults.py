@@ -68,8 +68,9 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     import numpy as np, pandas as pd
 
-    # Import steering.io / steering.fit.vector_files without the package __init__ (which imports torch
-    # and transformers, seconds per child on a busy machine): same source files, less start-up.
+    # Import steering.io / steering.fit.vector_files without the package __init__ (which imports
+    # torch and transformers, seconds per child on a busy machine): same source files, less
+    # start-up.
     package = types.ModuleType("steering")
     package.__path__ = list(importlib.util.find_spec("steering").submodule_search_locations)
     sys.modules["steering"] = package
