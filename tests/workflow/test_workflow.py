@@ -1,13 +1,13 @@
 """The Snakemake workflow, run through its CLI on the tiny project of ``workflow_project``.
 
-One module-scoped full run (``done``) is shared by the tests that only inspect it; the tests
-that edit code or config do dry runs (``-n``) against it and restore what they edit. Every run
-uses a snapshot of the workflow (Snakefile, workflow/, steering/) taken once per module, so edits
-to the checkout while the tests run change nothing, and the library-edit test edits the snapshot,
-never the repository.
+One full run (``done``: the session's ``tiny_run`` from tests/conftest.py) is shared by the
+tests that only inspect it; the tests that edit code or config do dry runs (``-n``) against it
+and restore what they edit, or edit a copy. Every run uses the session's snapshot of the
+workflow (Snakefile, workflow/, steering/), so edits to the checkout while the tests run change
+nothing, and the library-edit test edits the snapshot, never the repository.
 
-On a busy 1-2 core machine a full tiny run (25 jobs) takes 3-5 minutes; this module does two
-(``done`` and the killed-then-resumed run), so it takes about 10 minutes.
+On a busy 1-2 core machine a full tiny run (25 jobs) takes 3-5 minutes; this module needs two
+(``done`` and the killed-then-resumed run, which is fresh by design).
 """
 
 from __future__ import annotations
@@ -32,20 +32,20 @@ from tests.helpers.workflow_project import (
     CONCEPTS,
     REPO,
     RULES,
-    build_tiny_model,
+    RUN_ARGS,
+    RUN_TIMEOUT_S,
+    FinishedRun,
+    finished_run,
     job_stats,
     make_project,
+    run_snakemake,
     snakemake_cmd,
     snakemake_env,
-    snapshot_workflow,
     tiny_config,
 )
 
 pytestmark = pytest.mark.workflow
 
-# Two jobs at a time: each job is mostly Python/torch start-up, so this overlaps well.
-RUN_ARGS = ("--cores", "2", "--resources", "gpu=2")
-RUN_TIMEOUT_S = 1200
 DRY_TIMEOUT_S = 120
 
 # The tiny config: dual with n_examples 2 and 4, diffmean + random control at the ablation's 4.
@@ -93,27 +93,11 @@ def declared_outputs() -> list[str]:
     return outputs
 
 
-@dataclass
-class Run:
-    project: Path
-    snakefile: Path
-    output: str  # stdout + stderr of the run
-    seconds: float
-
-
 def snakemake(
     project: Path, snakefile: Path, *args: str, timeout: float = RUN_TIMEOUT_S, check: bool = True
 ) -> subprocess.CompletedProcess:
     """Run the workflow's CLI in ``project`` (stdout + stderr in ``.stdout``)."""
-    proc = subprocess.run(
-        snakemake_cmd(snakefile, *args),
-        cwd=project,
-        env=snakemake_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
+    proc = run_snakemake(project, snakefile, *args, timeout=timeout)
     if check:
         assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout}"
     return proc
@@ -123,12 +107,6 @@ def dry_run(project: Path, snakefile: Path, *args: str) -> dict[str, int]:
     """Jobs (rule -> count) a run would execute now, from the dry run's "Job stats"."""
     proc = snakemake(project, snakefile, "-n", "--quiet", "rules", *args, timeout=DRY_TIMEOUT_S)
     return job_stats(proc.stdout)
-
-
-def full_run(project: Path, snakefile: Path, *args: str) -> Run:
-    start = time.monotonic()
-    proc = snakemake(project, snakefile, *RUN_ARGS, *args)
-    return Run(project, snakefile, proc.stdout, time.monotonic() - start)
 
 
 def result_files(project: Path) -> set[str]:
@@ -150,20 +128,20 @@ def work(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model_dir(work) -> Path:
-    return build_tiny_model(work / "model")
+def model_dir(tiny_model_dir) -> Path:
+    return tiny_model_dir
 
 
 @pytest.fixture(scope="module")
-def snakefile(work) -> Path:
-    """The module's snapshot of the workflow."""
-    return snapshot_workflow(work / "repo")
+def snakefile(workflow_snakefile) -> Path:
+    """The session's snapshot of the workflow."""
+    return workflow_snakefile
 
 
 @pytest.fixture(scope="module")
-def done(work, model_dir, snakefile) -> Run:
+def done(tiny_run) -> FinishedRun:
     """The tiny project after one complete run (not to be modified by tests)."""
-    return full_run(make_project(work / "done", model_dir), snakefile)
+    return tiny_run
 
 
 @pytest.fixture
@@ -487,7 +465,7 @@ class Killed:
     killed_during: str  # the log file whose appearance triggered the kill
     files_after_kill: set[str]
     hidden_after_kill: list[str]
-    resume: Run
+    resume: FinishedRun
 
 
 def _running_job_log(project: Path) -> str | None:
@@ -554,7 +532,7 @@ def killed(work, model_dir, snakefile, done) -> Killed:
     locked = snakemake(project, snakefile, *RUN_ARGS, timeout=DRY_TIMEOUT_S, check=False)
     assert locked.returncode != 0 and "--unlock" in locked.stdout, locked.stdout
     snakemake(project, snakefile, "--unlock", timeout=DRY_TIMEOUT_S)
-    resume = full_run(project, snakefile, "--rerun-incomplete")
+    resume = finished_run(project, snakefile, "--rerun-incomplete")
     return Killed(project, trigger, files, hidden, resume)
 
 
