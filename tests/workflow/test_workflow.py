@@ -76,7 +76,7 @@ SMALL_FULL_RUN = {
 REPORT_FILES = ["report.md", "training_curve.png", "cost_curve.png", "scatter.png", "methods.png"]
 PROVENANCE_KEYS = {"config_hash", "library_version", "code_hash"}
 KNEE = re.compile(
-    r"knee of the training curve is at \*\*\d+ samples per concept\*\*"
+    r"knee of the training curve is at \*\*\d+ examples per concept\*\*"
     r"|No knee was found"
 )
 
@@ -249,12 +249,12 @@ def test_generations_have_the_configured_rows(done):
 def test_vectors_and_metrics_cover_every_job(done):
     for method, n in JOBS:
         meta = read_json(done.project / f"results/vectors/{method}/n{n}.json")
-        assert meta["scale"] == n
+        assert meta["n_examples"] == n
         assert meta["fit"]["fit_seconds"] >= 0
     mean = read_parquet(done.project / "results/metrics/mean_se.parquet")
-    assert sorted(zip(mean.method, mean.scale, strict=True)) == sorted(JOBS)
+    assert sorted(zip(mean.method, mean.n_examples, strict=True)) == sorted(JOBS)
     se = read_parquet(done.project / "results/metrics/se.parquet")
-    assert {(m, s, c) for m, s, c in zip(se.method, se.scale, se.concept, strict=True)} == {
+    assert {(m, s, c) for m, s, c in zip(se.method, se.n_examples, se.concept, strict=True)} == {
         (m, s, c) for m, s in JOBS for c in CONCEPTS
     }
     validation = read_parquet(done.project / "results/judge_validation.parquet")
