@@ -21,13 +21,8 @@ from steering.fit.directions import METHODS, Directions, DirectionSettings, fit_
 from steering.fit.report import FitReport
 from steering.fit.steerer import ManifoldSteerer
 from steering.fit.subspaces import Subspace, contamination_subspace, robust_svd, task_manifold
-from steering.fit.vectors import (
-    SteeringVector,
-    VectorFileError,
-    export_control_vector_gguf,
-    load_vectors,
-    save_vectors,
-)
+from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vectors import SteeringVector, export_control_vector_gguf
 
 __all__ = [
     "EMBEDDED_MODELS",

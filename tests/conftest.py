@@ -1,6 +1,9 @@
-"""Shared fixtures: one torch thread, the real SmolLM2 tokenizer, tiny models per arch x dtype."""
+"""Shared fixtures: one torch thread, the real SmolLM2 tokenizer, tiny models per arch x dtype,
+and finished workflow runs of the tiny project."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,3 +42,49 @@ def any_model(request) -> TinyModel:
 def llama() -> TinyModel:
     """The tiny fp32 Llama."""
     return tiny_model("llama", "fp32")
+
+
+# --- finished workflow runs shared by the workflow, robustness and cluster tests ----------------
+# Each is made once per session, on first use, with one snapshot of the workflow and one tiny
+# model. Tests only read them; a test that changes results works on a copy (copy_run).
+
+
+@pytest.fixture(scope="session")
+def shared_workflow_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("shared-workflow")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(shared_workflow_dir) -> Path:
+    """The tiny random-weight Llama of tests/helpers/workflow_project.py, saved once."""
+    from tests.helpers.workflow_project import build_tiny_model
+
+    return build_tiny_model(shared_workflow_dir / "model")
+
+
+@pytest.fixture(scope="session")
+def workflow_snakefile(shared_workflow_dir) -> Path:
+    """The Snakefile of the session's snapshot of the workflow (Snakefile, workflow/,
+    steering/): runs are isolated from edits to the checkout while the tests run."""
+    from tests.helpers.workflow_project import snapshot_workflow
+
+    return snapshot_workflow(shared_workflow_dir / "repo")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(shared_workflow_dir, tiny_model_dir, workflow_snakefile):
+    """The tiny project (25 jobs) after one complete run. Not to be modified."""
+    from tests.helpers.workflow_project import finished_run, make_project
+
+    project = make_project(shared_workflow_dir / "tiny", tiny_model_dir)
+    return finished_run(project, workflow_snakefile)
+
+
+@pytest.fixture(scope="session")
+def small_run(shared_workflow_dir, tiny_model_dir, workflow_snakefile):
+    """The tiny project cut to one n_examples and no ablation (12 jobs, every rule), after one
+    complete run. Not to be modified."""
+    from tests.helpers.workflow_project import SMALL_CHANGES, finished_run, make_project
+
+    project = make_project(shared_workflow_dir / "small", tiny_model_dir, **SMALL_CHANGES)
+    return finished_run(project, workflow_snakefile)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from steering.evaluation.judges.http import check_base_url
+from steering.evaluation.judges.endpoint import check_base_url
 from steering.experiment.command_line import parse_command_line_values
 from steering.experiment.inputs import ConfigError, check_concept_name, safe_path
 from steering.experiment.text import text_problem

@@ -1,13 +1,13 @@
 """``ManifoldSteerer``: fit steering vectors on a model from a few examples, and steer it.
 
-The model-facing half of a fit: collect activations, hand them to
-:func:`steering.fit.directions.fit_directions` (the numpy half, where the methods live),
-calibrate strength 1.0 by generating, generate steered rows, save and load the vectors.
+The object that ties a fit together and keeps its vectors: the activations come from
+:mod:`steering.fit.fit_activations`, the vectors from :func:`steering.fit.fitting.fit_vectors`
+(directions, then strength 1.0 calibrated by generating), steered rows from
+:mod:`steering.fit.steered_generation`, and the files from :mod:`steering.fit.vector_files`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,25 +17,20 @@ import torch
 from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from steering.core.activations import collect_activations, collect_token_activations
-from steering.core.generation import Generation, generate, row_vectors
-from steering.core.hooks import check_strengths
+from steering.core.generation import Generation
 from steering.core.layers import num_layers, resolve_layer
 from steering.core.memory import track_peak_memory
 from steering.core.models import model_identity
-from steering.fit.calibration import CalibrationSettings, calibrate_norms
-from steering.fit.directions import (
-    DirectionSettings,
-    fit_directions,
-    method_steps,
-    needs_manifold,
-)
-from steering.fit.report import FitReport, fit_report
+from steering.fit.calibration import CalibrationSettings
+from steering.fit.directions import DirectionSettings, method_steps, needs_manifold
+from steering.fit.fit_activations import example_activations, manifold_activations
+from steering.fit.fitting import fit_vectors
+from steering.fit.report import FitReport
+from steering.fit.steered_generation import steered_rows
 from steering.fit.validation import check_finite_activations, validate_examples
-from steering.fit.vectors import SteeringVector, VectorFileError, load_vectors, save_vectors
+from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vectors import SteeringVector
 from steering.provenance import hash_texts, library_version
-
-log = logging.getLogger(__name__)
 
 
 class ManifoldSteerer:
@@ -95,23 +90,14 @@ class ManifoldSteerer:
     # ------------------------------------------------------------------ fitting
     def manifold_activations(self, task_prompts: Sequence[str]) -> np.ndarray:
         """Token activations the unsteered model visits while continuing ``task_prompts``."""
-        generations = generate(
+        return manifold_activations(
             self.model,
             self.tokenizer,
+            self.layer,
             task_prompts,
             max_new_tokens=self.manifold_tokens,
             batch_size=self.batch_size,
-            progress=False,
-        )
-        sequences = [list(g.prompt_ids) + list(g.token_ids) for g in generations]
-        return collect_token_activations(
-            self.model,
-            self.tokenizer,
-            sequences,
-            self.layer,
-            batch_size=self.batch_size,
             layer_template=self.layer_template,
-            progress=False,
         )
 
     def fit(
@@ -131,18 +117,15 @@ class ManifoldSteerer:
         validate_examples(examples)
         validate_examples({"neutral": neutral}, "neutral example")
         with track_peak_memory(self.device) as peak:
-            collect: dict[str, Any] = {
-                "pooling": self.pooling,
-                "batch_size": self.batch_size,
-                "layer_template": self.layer_template,
-                "progress": False,
-            }
-            concept_acts = {
-                name: collect_activations(self.model, self.tokenizer, texts, self.layer, **collect)
-                for name, texts in examples.items()
-            }
-            neutral_acts = collect_activations(
-                self.model, self.tokenizer, neutral, self.layer, **collect
+            concept_acts, neutral_acts = example_activations(
+                self.model,
+                self.tokenizer,
+                self.layer,
+                examples,
+                neutral,
+                pooling=self.pooling,
+                batch_size=self.batch_size,
+                layer_template=self.layer_template,
             )
             manifold_acts = (
                 self.manifold_activations(task_prompts) if needs_manifold(self.method) else None
@@ -187,7 +170,20 @@ class ManifoldSteerer:
         ):
             check_finite_activations(name, array)
         with track_peak_memory(self.device) as peak:
-            report = self._fit(concept_acts, neutral_acts, manifold_acts, task_prompts)
+            self.vectors, report = fit_vectors(
+                self.model,
+                self.tokenizer,
+                concept_acts,
+                neutral_acts,
+                manifold_acts,
+                task_prompts,
+                layer=self.layer,
+                method=self.method,
+                settings=self.settings,
+                calibration=self.calibration,
+                batch_size=self.batch_size,
+                layer_template=self.layer_template,
+            )
         report = report.with_cost(peak.seconds, peak.peak_mb, peak.kind)
         self.metadata = {
             **model_identity(self.model),
@@ -203,129 +199,33 @@ class ManifoldSteerer:
         }
         return report
 
-    def _fit(
-        self,
-        concept_acts: Mapping[str, np.ndarray],
-        neutral_acts: np.ndarray,
-        manifold_acts: np.ndarray | None,
-        task_prompts: Sequence[str],
-    ) -> FitReport:
-        """Fit the directions, calibrate them, and keep the vectors."""
-        directions = fit_directions(
-            concept_acts,
-            neutral_acts,
-            manifold_acts,
-            method=self.method,
-            settings=self.settings,
-        )
-        units = directions.unit_directions()
-        raw_norms = directions.raw_norms
-        calibrations = calibrate_norms(
-            self.model,
-            self.tokenizer,
-            layer=self.layer,
-            directions=units,
-            raw_norms=raw_norms,
-            prompts=task_prompts,
-            settings=self.calibration,
-            batch_size=max(self.batch_size, 1),
-            layer_template=self.layer_template,
-        )
-        report = fit_report(directions, calibrations, layer=self.layer)
-        self.vectors = {
-            name: SteeringVector(
-                name,
-                units[name],
-                calibrations[name].full_strength_norm,
-                raw_norms[name],
-                self.method,
-                report.calibration[name],
-            )
-            for name in units
-        }
-        for warning in report.warnings:
-            log.warning(warning)
-        return report
-
     # --------------------------------------------------------------- generation
-    def _check_fitted(self, concepts: Sequence[str | None]) -> list[str]:
-        """The distinct concepts of ``concepts`` (``None`` aside), refusing unfitted ones."""
-        used = sorted({c for c in concepts if c is not None})
-        for concept in used:
-            if concept not in self.vectors:
-                raise ValueError(
-                    f"Concept {concept!r} not fitted; fitted: {sorted(self.vectors)}. "
-                    "Pass concept=None for the unsteered baseline."
-                )
-        return used
-
     def generate_rows(
         self,
         prompts: Sequence[str],
         concepts: str | None | Sequence[str | None],
         strengths: float | Sequence[float] = 0.0,
-        *,
-        max_new_tokens: int = 50,
-        batch_size: int | None = None,
-        do_sample: bool = False,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        seed: int = 0,
-        max_prompt_tokens: int | None = None,
-        on_long: str = "truncate",
-        progress: bool = True,
+        **options: Any,
     ) -> list[Generation]:
         """Generate one row per prompt, row i steered toward ``concepts[i]`` at ``strengths[i]``.
 
-        All rows, whatever their concept, go through one batched
-        :func:`steering.core.generation.generate` call.
-
-        Args:
-            prompts: One prompt per row.
-            concepts: One concept for every row, or one per row; ``None`` is unsteered.
-            strengths: One strength for every row, or one per row; each finite and at most
-                ``steering.core.hooks.MAX_STRENGTH`` (100) in absolute value.
-            max_new_tokens: Tokens to generate per row.
-            batch_size: Most rows per ``generate`` call; ``None`` for the steerer's.
-            do_sample: Sample instead of greedy decoding.
-            temperature: Sampling temperature.
-            top_p: Nucleus sampling threshold.
-            seed: Seed for sampling.
-            max_prompt_tokens: Longest prompt in tokens; longer ones per ``on_long``.
-            on_long: ``"truncate"`` (with a warning) or ``"error"``.
-            progress: Show a progress bar.
-
-        Returns:
-            One :class:`Generation` (text and token ids) per prompt, in order.
+        :func:`steering.fit.steered_generation.steered_rows` with this steerer's model,
+        vectors, layer and batch size; ``options`` are its keyword arguments
+        (``max_new_tokens``, ``batch_size`` (``None``: the steerer's), ``do_sample``, ``seed``,
+        ``max_prompt_tokens``, ``on_long``, ``progress``, ...).
         """
-        n = len(prompts)
-        row_concepts = [concepts] * n if concepts is None or isinstance(concepts, str) else concepts
-        row_strengths = (
-            [float(strengths)] * n if isinstance(strengths, (int, float)) else list(strengths)
-        )
-        if len(row_concepts) != n:
-            raise ValueError(f"Got {n} prompts but {len(row_concepts)} concepts.")
-        used = self._check_fitted(row_concepts)
-        row_strengths = check_strengths(row_strengths)
-        return generate(
+        if options.get("batch_size") is None:
+            options["batch_size"] = self.batch_size
+        return steered_rows(
             self.model,
             self.tokenizer,
+            self.vectors,
             prompts,
+            concepts,
+            strengths,
             layer=self.layer,
-            direction=row_vectors(
-                {c: self.vectors[c].added_vector(1.0) for c in used}, row_concepts
-            ),
-            strengths=row_strengths,
-            max_new_tokens=max_new_tokens,
-            batch_size=self.batch_size if batch_size is None else batch_size,
-            do_sample=do_sample,
-            temperature=temperature,
-            top_p=top_p,
-            seed=seed,
-            max_prompt_tokens=max_prompt_tokens,
-            on_long=on_long,
             layer_template=self.layer_template,
-            progress=progress,
+            **options,
         )
 
     def generate(

@@ -73,10 +73,12 @@ def test_overlay_only_touches_test_settings():
     assert overlay["slurm-status-command"] == "squeue"
 
 
-def test_snakemake_accepts_profiles(tmp_path):
+def test_snakemake_accepts_profiles(tmp_path, tiny_model_dir, workflow_snakefile):
     """Snakemake (with the SLURM plugin) parses shipped profile + overlay;
     a key it does not know would fail here."""
-    workdir = prepare_workdir(tmp_path)
-    proc = run_workflow(workdir, ["--dry-run"], profile=SLURM_PROFILES, timeout_s=60)
+    workdir = prepare_workdir(tmp_path / "project", tiny_model_dir)
+    proc = run_workflow(
+        workdir, workflow_snakefile, ["--dry-run"], profile=SLURM_PROFILES, timeout_s=60
+    )
     assert proc.returncode == 0, proc.stdout
     assert "Using profiles" in proc.stdout

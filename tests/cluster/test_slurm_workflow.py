@@ -14,9 +14,10 @@ Asserted:
   one per job in Snakemake's "Job stats";
 * jobs of GPU rules carry a GPU request (TresPerJob/TresPerNode gres:gpu),
   jobs of CPU rules do not;
-* the results equal those of a local run (``--cores 2``, no profile): the
-  same result file names, the generations byte for byte, perplexity tables
-  exactly, judgment and metrics tables to 1e-4.
+* the results equal those of a local run (``--cores 2``, no profile; the
+  session's ``small_run`` of tests/conftest.py, made with the same workflow
+  snapshot, model and config): the same result file names, the generations
+  byte for byte, perplexity tables exactly, judgment and metrics tables to 1e-4.
 
 The workflow under test is the real one (a snapshot of Snakefile, workflow/
 and steering/) on the tiny project of ``tests/helpers/workflow_project.py``, cut to one
@@ -71,11 +72,12 @@ WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
 # ---------------------------------------------------------------------------
 # WORKFLOW UNDER TEST. Switching to the real workflow = edit this block.
 # ---------------------------------------------------------------------------
-# The real workflow (a snapshot of Snakefile, workflow/ and steering/, so edits
-# to the checkout during the test change nothing) on the tiny project of
+# The real workflow (the session's snapshot of Snakefile, workflow/ and steering/,
+# so edits to the checkout during the test change nothing) on the tiny project of
 # tests/helpers/workflow_project.py (random 3-layer Llama), cut to one n_examples and no
-# ablation: 12 jobs, every rule once or twice.
-from tests.helpers.workflow_project import build_tiny_model, make_project, snapshot_workflow  # noqa: E402
+# ablation (SMALL_CHANGES): 12 jobs, every rule once or twice. The local reference run is
+# the session's ``small_run`` of that same project.
+from tests.helpers.workflow_project import SMALL_CHANGES, make_project  # noqa: E402
 
 # The rules this run is expected to execute (exactly), split by kind.
 GPU_RULES = list(WORKFLOW_GPU_RULES)
@@ -94,34 +96,17 @@ RESULT_CLOSE_TABLES = ["results/judgments/**/*.parquet", "results/metrics/*.parq
 # A file the GPU job writes $CUDA_VISIBLE_DEVICES into (None: not checked; the
 # real workflow records no such file).
 CUDA_LOG = None
-# The tiny config, cut further for the cluster: one n_examples, no ablation.
-CLUSTER_CONFIG = {
-    "n_examples": [4],
-    "ablation": {"n_examples": [], "methods": [], "random_control": False},
-}
 
 
-def prepare_workdir(workdir: Path) -> Path:
-    """Create ``workdir`` with everything the workflow run needs.
-
-    The model and the workflow snapshot live next to ``workdir`` (shared by the
-    local and the SLURM run, so the outputs' provenance matches)."""
-    import yaml
-
-    shared = workdir.parent
-    model = build_tiny_model(shared / "tiny-model")
-    if not (shared / "workflow-snapshot" / "Snakefile").is_file():
-        snapshot_workflow(shared / "workflow-snapshot")
-    make_project(workdir, model)
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config.update(CLUSTER_CONFIG)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    return workdir
+def prepare_workdir(workdir: Path, model: Path) -> Path:
+    """Create ``workdir`` with everything the workflow run needs: the local reference run's
+    project and config (the same ``model`` folder, so the outputs' provenance matches)."""
+    return make_project(workdir, model, **SMALL_CHANGES)
 
 
-def workflow_args(workdir: Path) -> list[str]:
-    """Which Snakefile/config to run (cwd is ``workdir``)."""
-    return ["--snakefile", str(workdir.parent / "workflow-snapshot" / "Snakefile")]
+def workflow_args(snakefile: Path) -> list[str]:
+    """Which Snakefile to run (cwd is the workdir): the local reference run's snapshot."""
+    return ["--snakefile", str(snakefile)]
 
 
 def results_equal(local_dir: Path, slurm_dir: Path) -> list[str]:
@@ -157,6 +142,7 @@ def results_equal(local_dir: Path, slurm_dir: Path) -> list[str]:
 
 def run_workflow(
     workdir: Path,
+    snakefile: Path,
     extra_args: list[str],
     profile: Path | tuple[Path, Path] | None = None,
     env: dict | None = None,
@@ -170,7 +156,7 @@ def run_workflow(
     ``.elapsed_s`` set; does not check the return code.
     """
     cmd = ["timeout", "-k", "10", str(timeout_s), SNAKEMAKE]
-    cmd += workflow_args(workdir)
+    cmd += workflow_args(snakefile)
     cmd += ["--directory", str(workdir)]
     if profile is None:
         cmd += ["--workflow-profile", "none"]
@@ -241,26 +227,25 @@ def tree_files(root: Path, subdirs: list[str]) -> dict[str, Path]:
 
 
 @pytest.mark.cluster
-def test_workflow_on_slurm_matches_local_run(slurm_cluster, tmp_path):
+def test_workflow_on_slurm_matches_local_run(slurm_cluster, small_run, tiny_model_dir, tmp_path):
     all_rules = set(GPU_RULES) | set(CPU_RULES)
     assert set(GPU_RULES) <= set(WORKFLOW_GPU_RULES)
     assert set(CPU_RULES) <= set(WORKFLOW_CPU_RULES)
 
-    # --- local reference run -------------------------------------------------
-    local_dir = prepare_workdir(tmp_path / "local")
-    local = run_workflow(
-        local_dir,
-        ["--cores", "2", "--resources", "gpu=2"],
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-    assert local.returncode == 0, f"local run failed:\n{local.stdout}"
+    # --- local reference run (shared: the session's small_run) -----------------
+    local_dir = small_run.project
 
     # --- the same workflow through the shipped profile on SLURM ---------------
-    slurm_dir = prepare_workdir(tmp_path / "slurm")
+    slurm_dir = prepare_workdir(tmp_path / "slurm", tiny_model_dir)
+    assert (slurm_dir / "config.yaml").read_text() == (local_dir / "config.yaml").read_text()
     run = run_workflow(
-        slurm_dir, [], profile=SLURM_PROFILES, env={**slurm_cluster.env(), "OMP_NUM_THREADS": "1"}
+        slurm_dir,
+        small_run.snakefile,
+        [],
+        profile=SLURM_PROFILES,
+        env={**slurm_cluster.env(), "OMP_NUM_THREADS": "1"},
     )
-    print(f"local run {local.elapsed_s:.1f}s, SLURM run {run.elapsed_s:.1f}s")
+    print(f"local run {small_run.seconds:.1f}s, SLURM run {run.elapsed_s:.1f}s")
     if run.returncode != 0:
         pytest.fail(
             f"SLURM run failed (rc={run.returncode}"

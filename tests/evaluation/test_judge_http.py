@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from steering.evaluation.judges.http import (
-    RetryingClient,
-    check_base_url,
-    excerpt,
-    parse_retry_after,
-)
+from steering.evaluation.judges.endpoint import check_base_url, excerpt, parse_retry_after
+from steering.evaluation.judges.http import RetryingClient
 
 
 def test_check_base_url_strips_the_slash_and_names_what() -> None:

@@ -225,9 +225,8 @@ def test_unsupported_cache_falls_back_with_warning(tokenizer, rubric, caplog, mo
         _llama(len(tokenizer)), tokenizer, model_id="tiny", batch_size=4, use_chat_template=False
     )
     monkeypatch.setattr(
-        LocalJudge,
-        "_unsupported_cache_reason",
-        staticmethod(lambda kv, n: "pretend recurrent state"),
+        "steering.evaluation.judges.local.unsupported_cache_reason",
+        lambda kv, n: "pretend recurrent state",
     )
     with caplog.at_level(logging.WARNING, logger="steering.evaluation.judges.local"):
         got = judge.score(TEXTS[:3], rubric)

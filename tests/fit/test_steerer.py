@@ -12,7 +12,7 @@ from steering.fit.calibration import CalibrationSettings
 from steering.fit.directions import METHODS
 from steering.fit.report import FitReport
 from steering.fit.steerer import ManifoldSteerer
-from steering.fit.vectors import VectorFileError
+from steering.fit.vector_files import VectorFileError
 from tests.helpers.tiny_models import HIDDEN, PROMPTS, STEER_LAYER, TinyModel, leftover_hooks
 
 SUBJECTS = ["The old", "A small", "My neighbor's", "That quiet", "Every young", "One brave"]

@@ -10,13 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from steering.fit.vectors import (
-    SteeringVector,
-    VectorFileError,
-    export_control_vector_gguf,
-    load_vectors,
-    save_vectors,
-)
+from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vectors import SteeringVector, export_control_vector_gguf
 
 HIDDEN = 32
 
@@ -151,7 +146,7 @@ def _failing_write(monkeypatch, target_suffix: str) -> None:
     import contextlib
     import errno
 
-    import steering.fit.vectors as module
+    import steering.fit.vector_files as module
 
     real = module.atomic_path
 
@@ -218,7 +213,7 @@ def test_edited_model_id_fails_the_metadata_checksum(saved) -> None:
 
 @pytest.mark.parametrize("norm", [float("nan"), float("inf"), -1.0, 0.0, "big"])
 def test_bad_norm_is_refused_on_load_even_with_a_valid_checksum(saved, norm) -> None:
-    from steering.fit.vectors import _meta_digest
+    from steering.fit.vector_files import _meta_digest
 
     base, _ = saved
     meta_path = base.with_suffix(".json")

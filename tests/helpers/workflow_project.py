@@ -1,10 +1,15 @@
 """A tiny, fast project for workflow tests: a random-weight model saved to disk, two concepts,
-n_examples 2 and 4, two strengths, a few tokens. Used by the workflow and cluster tests."""
+n_examples 2 and 4, two strengths, a few tokens. Used by the workflow, robustness and cluster
+tests, which share finished runs of it (the session fixtures ``tiny_run`` and ``small_run`` in
+tests/conftest.py): a test that changes results works on a :func:`copy_run` of one."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -70,8 +75,16 @@ def tiny_config(model_dir: Path) -> dict:
     }
 
 
-def make_project(root: Path, model_dir: Path) -> Path:
-    """Write data files and config.yaml for the tiny experiment into ``root``."""
+# The tiny config cut to one n_examples and no ablation (12 jobs, every rule once or twice).
+SMALL_CHANGES = {
+    "n_examples": [4],
+    "ablation": {"n_examples": [], "methods": [], "random_control": False},
+}
+
+
+def make_project(root: Path, model_dir: Path, **changes: object) -> Path:
+    """Write data files and config.yaml for the tiny experiment into ``root``; ``changes``
+    replace top-level keys of :func:`tiny_config`."""
     data = root / "data"
     (data / "concepts").mkdir(parents=True, exist_ok=True)
     for name in (*CONCEPTS, "neutral"):
@@ -87,7 +100,7 @@ def make_project(root: Path, model_dir: Path) -> Path:
     checks = [json.loads(line) for line in (REPO / "data" / "judge_checks.jsonl").open()]
     keep = [c for c in checks if c["concept"] in CONCEPTS]
     (data / "judge_checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in keep))
-    (root / "config.yaml").write_text(yaml.safe_dump(tiny_config(model_dir)))
+    (root / "config.yaml").write_text(yaml.safe_dump({**tiny_config(model_dir), **changes}))
     return root
 
 
@@ -156,6 +169,52 @@ def snakemake_cmd(snakefile: Path, *args: str) -> list[str]:
     import sys
 
     return [sys.executable, "-m", "snakemake", "-s", str(snakefile), *args]
+
+
+# Two jobs at a time: each job is mostly Python/torch start-up, so this overlaps well.
+RUN_ARGS = ("--cores", "2", "--resources", "gpu=2")
+RUN_TIMEOUT_S = 1200
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A project after one complete run."""
+
+    project: Path
+    snakefile: Path
+    output: str  # stdout + stderr of the run
+    seconds: float
+
+
+def run_snakemake(
+    project: Path, snakefile: Path, *args: str, timeout: float = RUN_TIMEOUT_S
+) -> subprocess.CompletedProcess:
+    """Run the workflow's CLI in ``project`` (stdout + stderr in ``.stdout``), unchecked."""
+    return subprocess.run(
+        snakemake_cmd(snakefile, *args),
+        cwd=project,
+        env=snakemake_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def finished_run(project: Path, snakefile: Path, *args: str) -> FinishedRun:
+    """Run the whole workflow in ``project`` (``RUN_ARGS`` plus ``args``); it must succeed."""
+    start = time.monotonic()
+    proc = run_snakemake(project, snakefile, *RUN_ARGS, *args)
+    assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout}"
+    return FinishedRun(project, snakefile, proc.stdout, time.monotonic() - start)
+
+
+def copy_run(run: FinishedRun, target: Path) -> Path:
+    """A copy of a finished project that Snakemake finds up to date: results/ and .snakemake/
+    included, mtimes kept (tests/workflow checks that such a copy has nothing to do). Run it
+    with ``run.snakefile``: another workflow copy would be another set of code inputs."""
+    shutil.copytree(run.project, target, symlinks=True)
+    return target
 
 
 def job_stats(output: str) -> dict[str, int]:

@@ -33,7 +33,8 @@ from steering.experiment.config import check_config, validate_config
 from steering.experiment.inputs import ConfigError, load_examples, load_prompts, read_lines
 from steering.experiment.judge_inputs import load_ratings, load_rubrics
 from steering.fit.steerer import ManifoldSteerer
-from steering.fit.vectors import SteeringVector, VectorFileError, load_vectors, save_vectors
+from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vectors import SteeringVector
 from steering.io import (
     CorruptFileError,
     is_readable,

@@ -43,7 +43,7 @@ from steering.evaluation.judges.base import JudgeError, Rubric
 from steering.evaluation.judges.cache import JudgmentCache
 from steering.evaluation.judges.cached import CachedJudge
 from steering.evaluation.judges.openai import OpenAIJudge
-from steering.fit.vectors import load_vectors
+from steering.fit.vector_files import load_vectors
 from steering.io import is_readable, load_npz, read_json, read_parquet
 
 torch.set_num_threads(1)
@@ -68,15 +68,16 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     import numpy as np, pandas as pd
 
-    # Import steering.io / steering.fit.vectors without the package __init__ (which imports torch
-    # and transformers, seconds per child on a busy machine): same source files, less start-up.
+    # Import steering.io / steering.fit.vector_files without the package __init__ (which imports
+    # torch and transformers, seconds per child on a busy machine): same source files, less
+    # start-up.
     package = types.ModuleType("steering")
     package.__path__ = list(importlib.util.find_spec("steering").submodule_search_locations)
     sys.modules["steering"] = package
     import steering.io as sio
     kind = sys.argv[1]
     if kind == "vectors":
-        import steering.fit.vectors as sv
+        import steering.fit.vector_files as sv  # its SteeringVector too
 
     kind, target, with_old = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "1"
 
@@ -410,14 +411,16 @@ def test_exception_in_steerer_generate_leaves_no_hook(llama, tokenizer, error) -
 
 
 # ------------------------------------------------------------------ workflow: corrupt cache
-def run_workflow(project: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_workflow(
+    project: Path, snakefile: Path, *extra: str, timeout: int = 900
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "snakemake",
             "-s",
-            str(REPO / "Snakefile"),
+            str(snakefile),
             "--cores",
             "2",
             "--resources",
@@ -432,22 +435,6 @@ def run_workflow(project: Path, *extra: str, timeout: int = 900) -> subprocess.C
     )
 
 
-def small_project(root: Path, model_cache: Path, **judge: object) -> Path:
-    """The tiny project with one method, no ablation and fixed calibration (fewer jobs)."""
-    import yaml
-
-    from tests.helpers.workflow_project import build_tiny_model, make_project
-
-    project = make_project(root, build_tiny_model(model_cache))
-    config = yaml.safe_load((project / "config.yaml").read_text())
-    config["fit"]["methods"] = ["diffmean"]
-    config["ablation"] = {"n_examples": [], "methods": [], "random_control": False}
-    config["calibration"]["mode"] = "fixed"
-    config["judge"].update(judge)
-    (project / "config.yaml").write_text(yaml.safe_dump(config))
-    return project
-
-
 def snapshot(project: Path) -> dict[str, bytes]:
     """Every file of the project (not Snakemake's own .snakemake/ records), by content."""
     return {
@@ -459,20 +446,21 @@ def snapshot(project: Path) -> dict[str, bytes]:
 
 @pytest.mark.workflow
 def test_truncated_output_is_reported_never_deleted_and_rebuilt_on_request(
-    tmp_path: Path,
+    tmp_path: Path, small_run
 ) -> None:
     """No run deletes or changes a file it did not write: a dry run leaves a truncated output,
     a user's invalid JSON in results/ and in data/ byte-identical; the job that reads the
     truncated file fails with the `snakemake -R` line; the doctor lists that file (not the
-    user's); and that line rebuilds it and what depends on it."""
+    user's); and that line rebuilds it and what depends on it. Starts from a copy of the
+    session's finished small project (tests/conftest.py), which is up to date."""
     from steering.doctor import main as doctor
+    from tests.helpers.workflow_project import copy_run
 
-    project = small_project(tmp_path / "proj", tmp_path / "model")
-    first = run_workflow(project)
-    assert first.returncode == 0, first.stderr[-3000:]
+    project = copy_run(small_run, tmp_path / "proj")
+    snakefile = small_run.snakefile
     results = project / "results"
-    corrupt = results / "generations" / "diffmean" / "n2.parquet"
-    untouched = results / "generations" / "diffmean" / "n4.parquet"
+    corrupt = results / "generations" / "dual" / "n4.parquet"
+    untouched = results / "generations" / "baseline.parquet"
     original = read_parquet(corrupt)
     data = corrupt.read_bytes()
     corrupt.write_bytes(data[: len(data) // 2])
@@ -480,11 +468,11 @@ def test_truncated_output_is_reported_never_deleted_and_rebuilt_on_request(
         notes.write_text("{ my notes, not JSON")
     before = snapshot(project)
 
-    dry = run_workflow(project, "-n")
+    dry = run_workflow(project, snakefile, "-n")
     assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
     assert snapshot(project) == before, "a dry run changed or deleted a file"
 
-    failed = run_workflow(project)
+    failed = run_workflow(project, snakefile)
     log = failed.stdout + failed.stderr
     assert failed.returncode != 0, log[-3000:]
     rebuild = f"snakemake -R {corrupt.relative_to(project)}"
@@ -503,7 +491,7 @@ def test_truncated_output_is_reported_never_deleted_and_rebuilt_on_request(
     assert doctor([str(results)]) == 1
 
     untouched_mtime = untouched.stat().st_mtime_ns
-    rebuilt = run_workflow(project, "-R", str(corrupt.relative_to(project)))
+    rebuilt = run_workflow(project, snakefile, "-R", str(corrupt.relative_to(project)))
     assert rebuilt.returncode == 0, (rebuilt.stdout + rebuilt.stderr)[-3000:]
     pd.testing.assert_frame_equal(read_parquet(corrupt), original)  # greedy: same rows
     assert untouched.stat().st_mtime_ns == untouched_mtime

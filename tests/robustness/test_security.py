@@ -203,34 +203,23 @@ def test_relative_paths_inside_the_working_directory_are_fine(value: str) -> Non
 
 
 # ------------------------------------------------------------ API keys: the whole workflow
-def small_project(root: Path, model_cache: Path, **judge: object) -> Path:
-    """The tiny project (tests/helpers/workflow_project.py) with one method, no ablation, fixed
-    calibration (fewer jobs), and ``judge`` settings overridden."""
-    import yaml
-
-    from tests.helpers.workflow_project import build_tiny_model, make_project
-
-    project = make_project(root, build_tiny_model(model_cache))
-    config = yaml.safe_load((project / "config.yaml").read_text())
-    config["fit"]["methods"] = ["diffmean"]
-    config["ablation"] = {"n_examples": [], "methods": [], "random_control": False}
-    config["calibration"]["mode"] = "fixed"
-    config["judge"].update(judge)
-    (project / "config.yaml").write_text(yaml.safe_dump(config))
-    return project
-
-
 @pytest.mark.workflow
 def test_api_key_reaches_the_endpoint_and_is_written_nowhere(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_run
 ) -> None:
+    """A copy of the session's finished small project (tests/conftest.py) switched to an
+    OpenAI-compatible judge that needs a key: every job that uses the judge reruns with the key
+    in its environment, and the key reaches the endpoint and is written nowhere."""
+    import yaml
+
     from tests.helpers.openai_stub_server import running_stub
+    from tests.helpers.workflow_project import copy_run, job_stats
 
     key = "sk-test-" + secrets.token_hex(16)
     with running_stub(keyword="animal") as stub:
-        project = small_project(
-            tmp_path / "proj",
-            tmp_path / "model",
+        project = copy_run(small_run, tmp_path / "proj")
+        config = yaml.safe_load((project / "config.yaml").read_text())
+        config["judge"].update(
             backend="openai",
             model="stub-model",
             base_url=stub.base_url,
@@ -238,6 +227,7 @@ def test_api_key_reaches_the_endpoint_and_is_written_nowhere(
             max_retries=2,
             timeout=30,
         )
+        (project / "config.yaml").write_text(yaml.safe_dump(config))
         monkeypatch.setenv("STEERING_TEST_KEY", key)
         result = subprocess.run(
             [
@@ -245,7 +235,7 @@ def test_api_key_reaches_the_endpoint_and_is_written_nowhere(
                 "-m",
                 "snakemake",
                 "-s",
-                str(REPO / "Snakefile"),
+                str(small_run.snakefile),
                 "--cores",
                 "2",
                 "--resources",
@@ -261,6 +251,10 @@ def test_api_key_reaches_the_endpoint_and_is_written_nowhere(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert (project / "results" / "report" / "report.md").is_file()
+    # every judge job ran again, with the key, and what reads their scores
+    ran = job_stats(output)
+    assert ran.get("judge_outputs") == 2 and ran.get("validate_judge") == 1, ran
+    assert ran.get("compute_metrics") == 1 and ran.get("summarize") == 1, ran
 
     # Not vacuous: the judge jobs did call the endpoint, with the key.
     assert len(requests) > 0

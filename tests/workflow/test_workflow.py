@@ -1,13 +1,14 @@
 """The Snakemake workflow, run through its CLI on the tiny project of ``workflow_project``.
 
-One module-scoped full run (``done``) is shared by the tests that only inspect it; the tests
-that edit code or config do dry runs (``-n``) against it and restore what they edit. Every run
-uses a snapshot of the workflow (Snakefile, workflow/, steering/) taken once per module, so edits
-to the checkout while the tests run change nothing, and the library-edit test edits the snapshot,
-never the repository.
+One full run (``done``: the session's ``tiny_run`` from tests/conftest.py) is shared by the
+tests that only inspect it; the tests that edit code or config do dry runs (``-n``) against it
+and restore what they edit, or edit a copy. Every run uses the session's snapshot of the
+workflow (Snakefile, workflow/, steering/), so edits to the checkout while the tests run change
+nothing, and the library-edit test edits the snapshot, never the repository.
 
-On a busy 1-2 core machine a full tiny run (25 jobs) takes 3-5 minutes; this module does two
-(``done`` and the killed-then-resumed run), so it takes about 10 minutes.
+On a busy 1-2 core machine a full tiny run (25 jobs) takes 3-5 minutes. Besides ``done`` this
+module makes one run of its own: a fresh run of the small project (12 jobs), killed and resumed,
+which it compares with the session's ``small_run`` of the same config.
 """
 
 from __future__ import annotations
@@ -32,20 +33,21 @@ from tests.helpers.workflow_project import (
     CONCEPTS,
     REPO,
     RULES,
-    build_tiny_model,
+    RUN_ARGS,
+    RUN_TIMEOUT_S,
+    SMALL_CHANGES,
+    FinishedRun,
+    finished_run,
     job_stats,
     make_project,
+    run_snakemake,
     snakemake_cmd,
     snakemake_env,
-    snapshot_workflow,
     tiny_config,
 )
 
 pytestmark = pytest.mark.workflow
 
-# Two jobs at a time: each job is mostly Python/torch start-up, so this overlaps well.
-RUN_ARGS = ("--cores", "2", "--resources", "gpu=2")
-RUN_TIMEOUT_S = 1200
 DRY_TIMEOUT_S = 120
 
 # The tiny config: dual with n_examples 2 and 4, diffmean + random control at the ablation's 4.
@@ -64,6 +66,13 @@ FULL_RUN = {
     "summarize": 1,
     "all": 1,
 }
+# The small project (SMALL_CHANGES: dual at n_examples 4 only): the killed run's config.
+SMALL_STEERED = ["dual/n4"]
+SMALL_FULL_RUN = {
+    **{rule: 1 for rule in FULL_RUN},
+    "score_perplexity": 2,
+    "judge_outputs": 2,
+}
 REPORT_FILES = ["report.md", "training_curve.png", "cost_curve.png", "scatter.png", "methods.png"]
 PROVENANCE_KEYS = {"config_hash", "library_version", "code_hash"}
 KNEE = re.compile(
@@ -72,8 +81,9 @@ KNEE = re.compile(
 )
 
 
-def declared_outputs() -> list[str]:
-    """Every output the tiny config declares (relative to the project folder)."""
+def declared_outputs(steered: list[str] = STEERED) -> list[str]:
+    """Every output the tiny config (with ``steered`` jobs) declares (relative to the project
+    folder)."""
     outputs = [
         "results/model/model.json",
         "results/activations/activations.npz",
@@ -84,36 +94,20 @@ def declared_outputs() -> list[str]:
         "results/metrics/mean_se.parquet",
     ]
     outputs += [f"results/report/{name}" for name in REPORT_FILES]
-    for name in ["baseline", *STEERED]:
+    for name in ["baseline", *steered]:
         outputs += [
             f"results/{kind}/{name}.parquet" for kind in ("generations", "perplexity", "judgments")
         ]
-    for name in STEERED:
+    for name in steered:
         outputs += [f"results/vectors/{name}.safetensors", f"results/vectors/{name}.json"]
     return outputs
-
-
-@dataclass
-class Run:
-    project: Path
-    snakefile: Path
-    output: str  # stdout + stderr of the run
-    seconds: float
 
 
 def snakemake(
     project: Path, snakefile: Path, *args: str, timeout: float = RUN_TIMEOUT_S, check: bool = True
 ) -> subprocess.CompletedProcess:
     """Run the workflow's CLI in ``project`` (stdout + stderr in ``.stdout``)."""
-    proc = subprocess.run(
-        snakemake_cmd(snakefile, *args),
-        cwd=project,
-        env=snakemake_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
+    proc = run_snakemake(project, snakefile, *args, timeout=timeout)
     if check:
         assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout}"
     return proc
@@ -123,12 +117,6 @@ def dry_run(project: Path, snakefile: Path, *args: str) -> dict[str, int]:
     """Jobs (rule -> count) a run would execute now, from the dry run's "Job stats"."""
     proc = snakemake(project, snakefile, "-n", "--quiet", "rules", *args, timeout=DRY_TIMEOUT_S)
     return job_stats(proc.stdout)
-
-
-def full_run(project: Path, snakefile: Path, *args: str) -> Run:
-    start = time.monotonic()
-    proc = snakemake(project, snakefile, *RUN_ARGS, *args)
-    return Run(project, snakefile, proc.stdout, time.monotonic() - start)
 
 
 def result_files(project: Path) -> set[str]:
@@ -150,20 +138,20 @@ def work(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model_dir(work) -> Path:
-    return build_tiny_model(work / "model")
+def model_dir(tiny_model_dir) -> Path:
+    return tiny_model_dir
 
 
 @pytest.fixture(scope="module")
-def snakefile(work) -> Path:
-    """The module's snapshot of the workflow."""
-    return snapshot_workflow(work / "repo")
+def snakefile(workflow_snakefile) -> Path:
+    """The session's snapshot of the workflow."""
+    return workflow_snakefile
 
 
 @pytest.fixture(scope="module")
-def done(work, model_dir, snakefile) -> Run:
+def done(tiny_run) -> FinishedRun:
     """The tiny project after one complete run (not to be modified by tests)."""
-    return full_run(make_project(work / "done", model_dir), snakefile)
+    return tiny_run
 
 
 @pytest.fixture
@@ -487,7 +475,7 @@ class Killed:
     killed_during: str  # the log file whose appearance triggered the kill
     files_after_kill: set[str]
     hidden_after_kill: list[str]
-    resume: Run
+    resume: FinishedRun
 
 
 def _running_job_log(project: Path) -> str | None:
@@ -516,10 +504,11 @@ def _processes_in(folder: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def killed(work, model_dir, snakefile, done) -> Killed:
-    """A fresh run SIGKILLed (whole process group) while a generation or judge job runs,
-    then resumed to completion. Runs after ``done`` so the two do not compete for the CPUs."""
-    project = make_project(work / "killed", model_dir)
+def killed(work, model_dir, snakefile, small_run) -> Killed:
+    """A fresh run of the small project (as the session's ``small_run``) SIGKILLed (whole
+    process group) while a generation or judge job runs, then resumed to completion. Runs after
+    ``small_run`` so the two do not compete for the CPUs."""
+    project = make_project(work / "killed", model_dir, **SMALL_CHANGES)
     with open(work / "killed.log", "w") as log:
         proc = subprocess.Popen(
             snakemake_cmd(snakefile, *RUN_ARGS),
@@ -554,20 +543,20 @@ def killed(work, model_dir, snakefile, done) -> Killed:
     locked = snakemake(project, snakefile, *RUN_ARGS, timeout=DRY_TIMEOUT_S, check=False)
     assert locked.returncode != 0 and "--unlock" in locked.stdout, locked.stdout
     snakemake(project, snakefile, "--unlock", timeout=DRY_TIMEOUT_S)
-    resume = full_run(project, snakefile, "--rerun-incomplete")
+    resume = finished_run(project, snakefile, "--rerun-incomplete")
     return Killed(project, trigger, files, hidden, resume)
 
 
-def test_killed_run_leaves_no_corrupt_output(killed, done):
+def test_killed_run_leaves_no_corrupt_output(killed, small_run):
     print(
         f"killed while {killed.killed_during} was being written; hidden temp files left: "
         f"{killed.hidden_after_kill}"
     )
     # every non-hidden file is one a complete run has (no stray partial file) ...
-    stray = killed.files_after_kill - result_files(done.project)
+    stray = killed.files_after_kill - result_files(small_run.project)
     assert not stray, f"partial files under final-looking names: {sorted(stray)}"
     # ... the run was really cut short ...
-    outputs = set(declared_outputs())
+    outputs = set(declared_outputs(SMALL_STEERED))
     assert outputs - killed.files_after_kill, "the kill came after the run had finished"
     # ... and every output present is readable
     present = sorted(outputs & killed.files_after_kill)
@@ -582,10 +571,11 @@ def test_killed_run_resumes_to_completion(killed):
     """``--unlock`` then a rerun with ``--rerun-incomplete`` finishes the run: the jobs that
     had not finished are rerun, the finished ones are not."""
     project = killed.project
-    assert "25 of 25" not in killed.resume.output
+    total = sum(SMALL_FULL_RUN.values())
+    assert f"{total} of {total}" not in killed.resume.output
     ran = job_stats(killed.resume.output)
-    assert 0 < sum(ran.values()) < sum(FULL_RUN.values()), ran
-    missing = [f for f in declared_outputs() if not is_readable(project / f)]
+    assert 0 < sum(ran.values()) < total, ran
+    missing = [f for f in declared_outputs(SMALL_STEERED) if not is_readable(project / f)]
     assert not missing
     with sqlite3.connect(project / "results/cache/judgments.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -595,7 +585,7 @@ def test_killed_run_resumes_to_completion(killed):
     )
 
 
-def test_runs_are_reproducible(done, killed):
+def test_runs_are_reproducible(small_run, killed):
     """Two runs of one config in two folders (one of them killed and resumed) agree: the
     generations byte for byte, perplexity exactly, judgments to 1e-6 and metrics to 1e-4.
 
@@ -603,15 +593,15 @@ def test_runs_are_reproducible(done, killed):
     is scored in, and which texts reach the judge (rather than the run's shared judgment cache)
     depends on the order the judge jobs ran in, which differs between runs. The random tiny
     model's scores are nearly constant, so SE (a correlation) amplifies that to ~1e-5."""
-    for name in ["baseline", *STEERED]:
+    for name in ["baseline", *SMALL_STEERED]:
         path = f"results/generations/{name}.parquet"
-        assert (done.project / path).read_bytes() == (killed.project / path).read_bytes(), path
+        assert (small_run.project / path).read_bytes() == (killed.project / path).read_bytes(), path
         path = f"results/perplexity/{name}.parquet"
-        assert read_parquet(done.project / path).equals(read_parquet(killed.project / path))
-    tables = {f"results/judgments/{name}.parquet": 1e-6 for name in ["baseline", *STEERED]}
+        assert read_parquet(small_run.project / path).equals(read_parquet(killed.project / path))
+    tables = {f"results/judgments/{name}.parquet": 1e-6 for name in ["baseline", *SMALL_STEERED]}
     tables |= {f"results/metrics/{name}.parquet": 1e-4 for name in ("scores", "se", "mean_se")}
     for path, tolerance in tables.items():
-        a, b = read_parquet(done.project / path), read_parquet(killed.project / path)
+        a, b = read_parquet(small_run.project / path), read_parquet(killed.project / path)
         pd.testing.assert_frame_equal(
             a, b, check_exact=False, rtol=tolerance, atol=tolerance, obj=path
         )

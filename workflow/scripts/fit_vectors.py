@@ -13,7 +13,7 @@ from steering.experiment.stage import Stage, run_stage
 from steering.experiment.stage_model import model_settings, stage_model
 from steering.fit.calibration import CalibrationSettings
 from steering.fit.steerer import ManifoldSteerer
-from steering.fit.vectors import load_vectors, save_vectors
+from steering.fit.vector_files import load_vectors, save_vectors
 from steering.io import load_npz, read_json
 
 

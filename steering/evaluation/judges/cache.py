@@ -1,5 +1,7 @@
 """On-disk cache of judge scores (SQLite, WAL, committed after every judgment).
 
+The file's schema, keys, checksums and upgrade are :mod:`steering.evaluation.judges.cache_file`.
+
 Keys are ``(judge_id, rubric kind, rubric concept, rubric version, rubric content hash,
 sha256 of the text)``. Scores are committed as they arrive, so a crash in the middle of a
 stage loses no judgment already made. A file that is not a usable SQLite database is moved
@@ -14,12 +16,9 @@ open: rows holding a number in [0, 10] get their checksum, others are judged aga
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import os
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,32 +26,21 @@ from pathlib import Path
 from types import TracebackType
 
 from steering.evaluation.judges.base import Rubric
+from steering.evaluation.judges.cache_file import (
+    CorruptCacheError,
+    move_aside,
+    open_cache,
+    row_checksum,
+    rubric_hash,
+    text_hash,
+    valid_score,
+)
 
 __all__ = ["CacheStats", "JudgmentCache", "row_checksum", "rubric_hash", "text_hash"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = "steering-judgment-cache/2"
-"""Value stored in the ``meta`` table; a different value means an incompatible cache file."""
-
-_OLD_SCHEMA = "steering-judgment-cache/1"  # no checksum column; upgraded on open
 _LOOKUP_CHUNK = 500
-_CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB (constants are 3.11+)
-_CREATE = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS judgments (
-        judge_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        concept TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        rubric_hash TEXT NOT NULL,
-        text_sha256 TEXT NOT NULL,
-        score REAL NOT NULL,
-        created_at REAL NOT NULL,
-        checksum TEXT,
-        PRIMARY KEY (judge_id, kind, concept, version, rubric_hash, text_sha256)
-    ) WITHOUT ROWID""",
-)
 
 
 @dataclass(frozen=True)
@@ -70,54 +58,6 @@ class CacheStats:
     misses: int = 0
     judge_calls: int = 0
     stored: int = 0
-
-
-def text_hash(text: str) -> str:
-    """Return the hex sha256 of ``text`` encoded as UTF-8."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def rubric_hash(rubric: Rubric) -> str:
-    """Return a hex sha256 of the rubric's content (description, opposite pole, shots)."""
-    content = {
-        "description": rubric.description,
-        "opposite": rubric.opposite,
-        "shots": [[text, score] for text, score in rubric.shots],
-    }
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def row_checksum(
-    judge_id: str,
-    kind: str,
-    concept: str,
-    version: int,
-    rubric_digest: str,
-    text_digest: str,
-    score: float,
-) -> str:
-    """Hex sha256 over a row's key (judge, rubric, text hash) and its score."""
-    fields = [judge_id, kind, concept, str(version), rubric_digest, text_digest, repr(score)]
-    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
-
-
-def _valid_score(score: object) -> bool:
-    """Whether a stored score is a finite float in [0, 10] (SQLite may hand back text/int)."""
-    return isinstance(score, float) and math.isfinite(score) and 0.0 <= score <= 10.0
-
-
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    """Whether ``exc`` means the file is not a database / is malformed (not e.g. locked)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in _CORRUPTION_CODES
-    message = str(exc).lower()
-    return "not a database" in message or "malformed" in message
-
-
-class _CorruptCacheError(Exception):
-    """Internal: the cache file is unreadable as SQLite."""
 
 
 class JudgmentCache:
@@ -149,9 +89,9 @@ class JudgmentCache:
         self._judge_calls = 0
         self._stored = 0
         try:
-            self._conn = self._open()
-        except _CorruptCacheError as exc:
-            moved = self._move_aside()
+            self._conn = open_cache(self.path, self._busy_timeout)
+        except CorruptCacheError as exc:
+            moved = move_aside(self.path)
             logger.warning(
                 "judgment cache %s is corrupt (%s); moved it to %s and started an empty cache",
                 self.path,
@@ -159,95 +99,12 @@ class JudgmentCache:
                 moved,
             )
             try:
-                self._conn = self._open()
-            except _CorruptCacheError as again:
+                self._conn = open_cache(self.path, self._busy_timeout)
+            except CorruptCacheError as again:
                 raise RuntimeError(
                     f"could not rebuild judgment cache {self.path} ({again}); delete the file "
                     "and any -wal/-shm files next to it"
                 ) from None
-
-    def _open(self) -> sqlite3.Connection:
-        """Connect, enable WAL and create/check the schema."""
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check(1)")]
-            if problems != ["ok"]:
-                raise _CorruptCacheError(f"integrity check: {problems[0]}")
-            tables = {
-                row[0]
-                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-            if tables and "meta" not in tables:
-                raise ValueError(
-                    f"{self.path} is a SQLite database but not a judgment cache (tables: "
-                    f"{sorted(tables)}); pass a different cache path"
-                )
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _CREATE:
-                conn.execute(statement)
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA,))
-            self._upgrade(conn)
-            conn.execute("COMMIT")
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None or row[0] != SCHEMA:
-                found = None if row is None else row[0]
-                raise ValueError(
-                    f"judgment cache {self.path} has schema {found!r}, expected {SCHEMA!r}; "
-                    "delete it or pass a different cache path"
-                )
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            if _is_corruption(exc):
-                raise _CorruptCacheError(str(exc)) from None
-            raise
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _upgrade(self, conn: sqlite3.Connection) -> None:
-        """Add checksums to a schema-1 cache (inside the caller's transaction)."""
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != _OLD_SCHEMA:
-            return
-        columns = {info[1] for info in conn.execute("PRAGMA table_info(judgments)")}
-        if "checksum" not in columns:
-            conn.execute("ALTER TABLE judgments ADD COLUMN checksum TEXT")
-        rows = conn.execute(
-            "SELECT judge_id, kind, concept, version, rubric_hash, text_sha256, score "
-            "FROM judgments"
-        ).fetchall()
-        updates = [(row_checksum(*row), *row[:6]) for row in rows if _valid_score(row[6])]
-        conn.executemany(
-            "UPDATE judgments SET checksum = ? WHERE judge_id = ? AND kind = ? AND concept = ? "
-            "AND version = ? AND rubric_hash = ? AND text_sha256 = ?",
-            updates,
-        )
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA,))
-        logger.info(
-            "upgraded judgment cache %s to %s (%d rows checksummed, %d left to re-judge)",
-            self.path,
-            SCHEMA,
-            len(updates),
-            len(rows) - len(updates),
-        )
-
-    def _move_aside(self) -> Path:
-        """Rename the corrupt file (and its -wal/-shm companions) to ``*.corrupt-<stamp>``."""
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        counter = 1
-        while target.exists():
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{counter}")
-            counter += 1
-        os.replace(self.path, target)
-        for suffix in ("-wal", "-shm"):
-            companion = self.path.with_name(self.path.name + suffix)
-            if companion.exists():
-                os.replace(companion, target.with_name(target.name + suffix))
-        return target
 
     def __enter__(self) -> JudgmentCache:
         return self
@@ -305,7 +162,7 @@ class JudgmentCache:
                 (*prefix, *chunk),
             )
             for digest, score, checksum in rows:
-                if not _valid_score(score) or checksum != row_checksum(*prefix, digest, score):
+                if not valid_score(score) or checksum != row_checksum(*prefix, digest, score):
                     logger.warning(
                         "judgment cache %s: row for judge %r, rubric %s/%s v%s, text sha256 %s "
                         "holds score %r that fails its checksum (edited or corrupted); "

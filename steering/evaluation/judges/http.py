@@ -1,38 +1,34 @@
-"""A small retrying JSON-over-HTTP client (standard library only) and the checks it needs.
+"""A small retrying JSON-over-HTTP client (standard library only).
 
-Used by :class:`steering.evaluation.judges.openai.OpenAIJudge`; config validation uses
-:func:`check_base_url` so a bad URL is refused before any work, with the same message.
+Used by :class:`steering.evaluation.judges.openai.OpenAIJudge`. Its inputs (URL, API key) and
+answer helpers are :mod:`steering.evaluation.judges.endpoint`; the per-request deadline is
+:mod:`steering.evaluation.judges.deadline`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import http.client
 import json
 import logging
-import math
-import os
 import random
-import re
-import socket
 import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from steering.evaluation.judges.base import JudgeError
+from steering.evaluation.judges.deadline import (
+    Deadline,
+    DeadlineHTTPHandler,
+    DeadlineHTTPSHandler,
+    NoRedirect,
+)
+from steering.evaluation.judges.endpoint import excerpt, parse_retry_after, read_api_key
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-_EXCERPT_CHARS = 300
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_EXAMPLE_URL = "'http://127.0.0.1:8000/v1'"
 
 
 class RetryableError(Exception):
@@ -41,190 +37,6 @@ class RetryableError(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Turn redirects into errors: urllib would silently re-send a POST as a bodyless GET."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-class _Deadline:
-    """Shuts a request's socket down when its overall deadline passes.
-
-    A socket timeout bounds each read, not the request: a server that sends one byte at a
-    time would keep a request alive indefinitely. This watchdog bounds connect + all reads.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self.expired = False
-
-    def attach(self, sock: socket.socket | None) -> None:
-        """Watch ``sock`` (shutting it down at once if the deadline already passed)."""
-        with self._lock:
-            self._sock = sock
-            if self.expired:
-                self._shutdown()
-
-    def expire(self) -> None:
-        """The deadline passed: stop the request's socket."""
-        with self._lock:
-            self.expired = True
-            self._shutdown()
-
-    def _shutdown(self) -> None:
-        """Shut the watched socket down, unblocking any read (caller holds the lock)."""
-        if self._sock is not None:
-            with contextlib.suppress(OSError):  # already closed
-                self._sock.shutdown(socket.SHUT_RDWR)
-
-
-def _watched(base: type[http.client.HTTPConnection], deadline: _Deadline) -> Any:
-    """A connection class like ``base`` whose socket ``deadline`` watches once connected."""
-
-    class Watched(base):  # type: ignore[valid-type,misc]
-        def connect(self) -> None:
-            super().connect()
-            deadline.attach(self.sock)
-
-    return Watched
-
-
-class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
-    """HTTP handler whose connections are watched by a :class:`_Deadline`."""
-
-    def __init__(self, deadline: _Deadline) -> None:
-        super().__init__()
-        self._deadline = deadline
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_watched(http.client.HTTPConnection, self._deadline), req)
-
-
-class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
-    """HTTPS handler whose connections are watched by a :class:`_Deadline`."""
-
-    def __init__(self, deadline: _Deadline) -> None:
-        super().__init__()
-        self._deadline = deadline
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        extra = {}
-        if hasattr(self, "_check_hostname"):  # Python < 3.12
-            extra["check_hostname"] = self._check_hostname
-        return self.do_open(
-            _watched(http.client.HTTPSConnection, self._deadline),
-            req,
-            context=self._context,  # type: ignore[attr-defined]
-            **extra,
-        )
-
-
-class Secret:
-    """Holds an API key so that it never shows up in ``repr`` or ``vars`` dumps."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The key itself."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-
-def check_base_url(url: Any, what: str) -> str:
-    """Check an API root URL and return it without a trailing slash.
-
-    Args:
-        url: The URL to check (anything; ``None`` is refused like a malformed URL).
-        what: What the URL is, as the error message names it (``"judge.base_url"``).
-
-    Raises:
-        ValueError: The URL is not http(s) with a host, or embeds credentials, a query or a
-            fragment; the message names ``what`` and the value (credentials redacted).
-    """
-    hint = f"use e.g. {_EXAMPLE_URL}."
-    if not isinstance(url, str):
-        raise ValueError(f"{what}={url!r} is not an http(s) URL with a host; {hint}")
-    try:
-        parts = urllib.parse.urlsplit(url)
-        _ = parts.port  # raises ValueError on a non-numeric port
-    except ValueError as exc:
-        raise ValueError(f"{what}={url!r} is not a valid URL ({exc}); {hint}") from None
-    if parts.username is not None or parts.password is not None:
-        redacted = parts._replace(netloc=f"***@{parts.hostname}").geturl()
-        raise ValueError(
-            f"{what}={redacted!r} embeds credentials; remove them and put the API key in an "
-            "environment variable named by api_key_env."
-        )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{what}={url!r} is not an http(s) URL with a host; {hint}")
-    if parts.query or parts.fragment:
-        raise ValueError(
-            f"{what}={url!r} must not have a query or fragment; pass the API root, {hint}"
-        )
-    return url.rstrip("/")
-
-
-def read_api_key(api_key_env: str | None) -> Secret | None:
-    """Read the API key from the environment variable named ``api_key_env``.
-
-    Raises:
-        ValueError: The name is not a valid variable name (likely the key itself) or the
-            variable is unset or empty.
-    """
-    if api_key_env is None:
-        return None
-    if not _ENV_NAME.fullmatch(api_key_env):
-        # Never echo the value: a common mistake is passing the key itself here.
-        raise ValueError(
-            "api_key_env must be the NAME of an environment variable holding the key "
-            f"(e.g. 'OPENAI_API_KEY'), not the key itself; got a {len(api_key_env)}-character "
-            "value that is not a valid variable name"
-        )
-    key = os.environ.get(api_key_env)
-    if not key:
-        state = "is empty" if key == "" else "is not set"
-        raise ValueError(
-            f"environment variable {api_key_env} (api_key_env) {state}; export it with the "
-            "judge API key, or pass api_key_env=None for a server without authentication"
-        )
-    return Secret(key)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Parse a Retry-After header (delta seconds or HTTP date) into seconds, if present."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-def excerpt(text: str) -> str:
-    """Shorten ``text`` for an error message."""
-    text = text.strip()
-    if len(text) <= _EXCERPT_CHARS:
-        return repr(text)
-    return repr(text[:_EXCERPT_CHARS]) + f"... ({len(text)} chars)"
 
 
 class RetryingClient:
@@ -337,9 +149,9 @@ class RetryingClient:
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
-        deadline = _Deadline()
+        deadline = Deadline()
         opener = urllib.request.build_opener(
-            _NoRedirect(), _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline)
+            NoRedirect(), DeadlineHTTPHandler(deadline), DeadlineHTTPSHandler(deadline)
         )
         timer = threading.Timer(self.timeout, deadline.expire)
         timer.daemon = True

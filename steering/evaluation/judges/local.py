@@ -8,57 +8,36 @@ probabilities of the ten digit tokens ``0``-``9``. The score is their expectatio
 The prompts are built by :mod:`steering.evaluation.judges.local_prompt`.
 
 Prefix KV cache: the instruction and the few-shot examples are identical for every text of a
-rubric, so :meth:`LocalJudge.score` runs them once (per rubric; the last few rubrics are kept),
-stores their key/value cache and, for each batch, runs only the text suffixes
-(``"Text: ...\\nScore: "``) against a copy of that cache expanded to the batch: suffixes are
-right-padded, the attention mask is ones over the prefix followed by the suffix mask, position
-ids continue after the prefix, and each row is read at its last real token. Right padding keeps
-every real token at the same sequence index as in the full prompt, so sliding-window layers
-(Gemma 3) see exactly the same keys as without the cache; the sliding layers keep the last
-``window - 1`` prefix tokens, which is all a suffix token can reach. Only caches made of
-:class:`~transformers.DynamicLayer` / :class:`~transformers.DynamicSlidingWindowLayer` layers are
-reused; for any other architecture (recurrent or linear-attention states, static or quantized
-caches) the judge logs a warning and scores full prompts instead. :meth:`score_full_prompt` is
-the cache-free reference (one text per forward pass) and gives the same scores up to float
-rounding.
+rubric, so :meth:`LocalJudge.score` runs them once (per rubric; the last few rubrics are kept)
+and, for each batch, runs only the text suffixes against a copy of that cache; the mechanics,
+and when a cache is not reused, are in :mod:`steering.evaluation.judges.prefix_cache`.
+:meth:`score_full_prompt` is the cache-free reference (one text per forward pass) and gives the
+same scores up to float rounding.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 from steering.evaluation.judges.base import PROMPT_FORMAT, Rubric, expected_digit, to_ten_scale
 from steering.evaluation.judges.local_prompt import LOCAL_PROMPT_VERSION, Layout, PromptBuilder
+from steering.evaluation.judges.prefix_cache import (
+    expanded_cache,
+    only_positions,
+    suffix_batch,
+    unsupported_cache_reason,
+)
 
 __all__ = ["LOCAL_PROMPT_VERSION", "LocalJudge"]
 
 logger = logging.getLogger(__name__)
 
 SCORE_DECIMALS = 6
-_EXACT_LAYER_TYPES = ("DynamicLayer", "DynamicSlidingWindowLayer")
-
-
-@contextmanager
-def _only_positions(head: torch.nn.Module, positions: torch.Tensor) -> Iterator[None]:
-    """While open, ``head`` (the output layer) receives only ``hidden[row, positions[row]]``."""
-
-    def gather(_module: torch.nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        hidden = args[0]
-        index = positions[:, None, None].expand(-1, 1, hidden.shape[-1])
-        return (hidden.gather(1, index), *args[1:])
-
-    handle = head.register_forward_pre_hook(gather)
-    try:
-        yield
-    finally:
-        handle.remove()
 
 
 class LocalJudge:
@@ -281,53 +260,21 @@ class LocalJudge:
         kv = getattr(out, "cache", None)
         if kv is None:
             kv = getattr(out, "past_key_values", None)
-        reason = self._unsupported_cache_reason(kv, len(layout.prefix_ids))
+        reason = unsupported_cache_reason(kv, len(layout.prefix_ids))
         if reason is not None:
             self._disable_prefix_caching(reason)
             return None
         layout.kv = kv
         return kv
 
-    @staticmethod
-    def _unsupported_cache_reason(kv: Any, prefix_len: int) -> str | None:
-        from transformers import DynamicCache
-
-        if kv is None:
-            return "the model returned no cache"
-        if type(kv) is not DynamicCache:
-            return f"its cache is a {type(kv).__name__}, not a DynamicCache"
-        layers = getattr(kv, "layers", None)
-        if not layers:
-            return "its cache has no per-layer key/value states"
-        for layer in layers:
-            name = type(layer).__name__
-            if name not in _EXACT_LAYER_TYPES:
-                allowed = ", ".join(_EXACT_LAYER_TYPES)
-                return f"its cache has {name} layers (only {allowed} are reused)"
-            if getattr(layer, "record_past", False):
-                return "a sliding-window layer records past states"
-            if layer.get_seq_length() != prefix_len:
-                return f"a cache layer holds {layer.get_seq_length()} tokens, not {prefix_len}"
-        return None
-
     def _score_batch(self, layout: Layout, kv: Any, suffixes: list[list[int]]) -> list[float]:
         device = self._device
         batch, prefix_len = len(suffixes), len(layout.prefix_ids)
-        width = max(map(len, suffixes))
         pad_id = self.tokenizer.pad_token_id
         if pad_id is None:
             pad_id = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else 0
-        input_ids = torch.full((batch, width), pad_id, dtype=torch.long)
-        mask = torch.zeros((batch, prefix_len + width), dtype=torch.long)
-        mask[:, :prefix_len] = 1
-        for row, suffix in enumerate(suffixes):  # right padding: real tokens keep their index
-            input_ids[row, : len(suffix)] = torch.tensor(suffix)
-            mask[row, prefix_len : prefix_len + len(suffix)] = 1
-        last = torch.tensor([len(s) - 1 for s in suffixes], dtype=torch.long)
-        positions = (torch.arange(width) + prefix_len).expand(batch, width)
-        cache = copy.deepcopy(kv)
-        if batch > 1:
-            cache.batch_repeat_interleave(batch)
+        input_ids, mask, positions, last = suffix_batch(suffixes, prefix_len, pad_id)
+        cache = expanded_cache(kv, batch)
         kwargs: dict[str, Any] = {
             "input_ids": input_ids.to(device),
             "attention_mask": mask.to(device),
@@ -341,7 +288,7 @@ class LocalJudge:
             # text instead of width x vocabulary. (A 2-D ``logits_to_keep`` does the same only
             # in newer transformers 5.x; older ones index it as a 1-D list of positions and
             # return batch x batch rows, which failed on CUDA with a device-side assert.)
-            with _only_positions(head, last.to(device)):
+            with only_positions(head, last.to(device)):
                 logits = self._forward(**kwargs).logits[:, 0]
         else:
             logits = self._forward(**kwargs).logits[torch.arange(batch), last.to(device)]

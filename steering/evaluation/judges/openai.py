@@ -22,7 +22,8 @@ from steering.evaluation.judges.base import (
     rubric_messages,
     to_ten_scale,
 )
-from steering.evaluation.judges.http import RetryableError, RetryingClient, check_base_url, excerpt
+from steering.evaluation.judges.endpoint import check_base_url, excerpt
+from steering.evaluation.judges.http import RetryableError, RetryingClient
 
 __all__ = ["JudgeError", "OpenAIJudge"]
 

@@ -1,0 +1,75 @@
+"""From activations to calibrated vectors: fit the directions, then calibrate strength 1.0."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from transformers import PreTrainedModel
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+from steering.fit.calibration import CalibrationSettings, calibrate_norms
+from steering.fit.directions import DirectionSettings, fit_directions
+from steering.fit.report import FitReport, fit_report
+from steering.fit.vectors import SteeringVector
+
+log = logging.getLogger(__name__)
+
+
+def fit_vectors(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    concept_acts: Mapping[str, np.ndarray],
+    neutral_acts: np.ndarray,
+    manifold_acts: np.ndarray | None,
+    task_prompts: Sequence[str],
+    *,
+    layer: int,
+    method: str,
+    settings: DirectionSettings,
+    calibration: CalibrationSettings,
+    batch_size: int = 16,
+    layer_template: str | None = None,
+) -> tuple[dict[str, SteeringVector], FitReport]:
+    """Fit one direction per concept with ``method``, calibrate its strength-1 norm by
+    generating on ``task_prompts`` at ``layer``, and log the report's warnings.
+
+    Returns:
+        ``(concept -> vector, the fit's report)``.
+    """
+    directions = fit_directions(
+        concept_acts,
+        neutral_acts,
+        manifold_acts,
+        method=method,
+        settings=settings,
+    )
+    units = directions.unit_directions()
+    raw_norms = directions.raw_norms
+    calibrations = calibrate_norms(
+        model,
+        tokenizer,
+        layer=layer,
+        directions=units,
+        raw_norms=raw_norms,
+        prompts=task_prompts,
+        settings=calibration,
+        batch_size=max(batch_size, 1),
+        layer_template=layer_template,
+    )
+    report = fit_report(directions, calibrations, layer=layer)
+    vectors = {
+        name: SteeringVector(
+            name,
+            units[name],
+            calibrations[name].full_strength_norm,
+            raw_norms[name],
+            method,
+            report.calibration[name],
+        )
+        for name in units
+    }
+    for warning in report.warnings:
+        log.warning(warning)
+    return vectors, report

@@ -1,0 +1,255 @@
+"""The files of a set of steering vectors: safetensors + JSON, checksummed, crash-safe.
+
+A saved set is ``<name>.safetensors`` (the unit directions) and ``<name>.json`` (norms,
+calibration, provenance), where ``<name>`` is the path given, suffix included: ``animal.v2``
+and ``animal.v3`` are two sets, never one. Integrity: the JSON carries ``tensors_sha256`` (over
+the directions' contents) and ``meta_sha256`` (over every other JSON field), both verified on
+read, so a flipped tensor byte or an edited norm is refused. The safetensors file embeds the
+same metadata, and is written first: a save interrupted between the two files (a full disk, a
+crash) leaves the previous pair intact, or the new tensors whose embedded metadata is read in
+place of the stale JSON (with a warning). Norms must be finite and > 0, on save and on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load_file, save_file
+
+from steering.fit.vectors import SteeringVector, check_norm
+from steering.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3
+"""2: the key "scale" became "full_strength_norm"; 3: content and metadata checksums, the
+metadata embedded in the safetensors file, and ``<name>.json`` next to ``<name>`` (no more
+``with_suffix``)."""
+
+_EMBEDDED_KEY = "steering_meta"
+_NORMS = ("full_strength_norm", "raw_norm")
+
+
+def vector_paths(path: str | Path) -> tuple[Path, Path]:
+    """The ``(json, safetensors)`` files of the vector set at ``path``.
+
+    The suffixes are appended to the whole name (``vectors/animal.v2`` gives
+    ``vectors/animal.v2.json``), so names differing after a dot never share files; a path that
+    already ends in ``.json`` or ``.safetensors`` names its set.
+    """
+    base = Path(path)
+    name = base.name
+    for suffix in (".json", ".safetensors"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if not name or name in (".", ".."):
+        raise ValueError(f"{str(path)!r} does not name a vector set; pass e.g. 'vectors/animal'.")
+    return base.with_name(name + ".json"), base.with_name(name + ".safetensors")
+
+
+class VectorFileError(ValueError):
+    """A vectors file is missing, corrupt, or was fitted for another model or layer."""
+
+
+def _tensors_digest(tensors: Mapping[str, np.ndarray]) -> str:
+    """Hex sha256 over the tensors' names, dtypes, shapes and contents (not the file bytes)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode("utf-8"))
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _meta_digest(meta: Mapping[str, Any]) -> str:
+    """Hex sha256 over every metadata field but ``meta_sha256`` itself (canonical JSON)."""
+    body = {key: value for key, value in meta.items() if key != "meta_sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=float)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` to disk, so a crash after the rename cannot leave it empty."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def save_vectors(
+    path: str | Path, vectors: Mapping[str, SteeringVector], metadata: Mapping[str, Any]
+) -> None:
+    """Write ``<path>.safetensors`` (directions) and ``<path>.json`` (everything else).
+
+    ``<path>`` keeps its own dots (see :func:`vector_paths`). Each file is written to a temp
+    name and renamed. The tensors file goes first and embeds the full metadata, so a save
+    interrupted before the JSON is renamed leaves a pair that still loads (see the module doc).
+
+    Raises:
+        ValueError: A vector's norm is not finite and > 0 (the message names the concept).
+    """
+    json_path, tensor_path = vector_paths(path)
+    for name, vector in vectors.items():
+        check_norm(vector.full_strength_norm, f"vector {name!r}")
+    tensors = {
+        name: np.ascontiguousarray(v.direction, dtype=np.float32) for name, v in vectors.items()
+    }
+    meta = {
+        **dict(metadata),
+        "format_version": FORMAT_VERSION,
+        "vectors": {
+            name: {k: val for k, val in asdict(v).items() if k != "direction"}
+            for name, v in vectors.items()
+        },
+    }
+    meta.pop("meta_sha256", None)
+    meta["tensors_sha256"] = _tensors_digest(tensors)
+    meta = json.loads(json.dumps(meta, default=float))  # the values exactly as read back
+    meta["meta_sha256"] = _meta_digest(meta)
+    text = json.dumps(meta, indent=2)
+    with atomic_path(tensor_path, ".safetensors") as tmp:
+        save_file(
+            tensors,
+            str(tmp),
+            metadata={"format_version": str(FORMAT_VERSION), _EMBEDDED_KEY: text},
+        )
+        _fsync(tmp)
+    with atomic_path(json_path, ".json") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        _fsync(tmp)
+
+
+def _read_tensors(tensor_path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any] | None]:
+    """The tensors of a vectors file, and the metadata embedded in it (if any, parsed)."""
+    try:
+        tensors = load_file(str(tensor_path))
+        with safe_open(str(tensor_path), framework="numpy") as handle:
+            header = handle.metadata() or {}
+    except (SafetensorError, OSError) as error:
+        raise VectorFileError(
+            f"{tensor_path} is not a readable safetensors file: {error}; refit the vectors."
+        ) from error
+    try:
+        embedded = json.loads(header[_EMBEDDED_KEY])
+    except (KeyError, json.JSONDecodeError):
+        embedded = None
+    return tensors, embedded if isinstance(embedded, dict) else None
+
+
+def _check_format(meta: Mapping[str, Any], json_path: Path) -> None:
+    """Refuse another format version or metadata failing its checksum."""
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise VectorFileError(
+            f"{json_path} has format version {meta.get('format_version')}, but this library "
+            f"reads version {FORMAT_VERSION}; refit the vectors."
+        )
+    if meta.get("meta_sha256") != _meta_digest(meta):
+        raise VectorFileError(
+            f"{json_path} fails its metadata checksum (meta_sha256): a field such as a norm "
+            "was edited or the file is corrupt; refit the vectors (or save them again)."
+        )
+
+
+def _check_norms(name: str, info: Mapping[str, Any], json_path: Path) -> None:
+    """Refuse a stored norm that is not finite (and > 0 for the strength-1 norm)."""
+    for key in _NORMS:
+        value = info.get(key)
+        positive = key == "full_strength_norm"
+        number = (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else math.nan
+        )
+        if not math.isfinite(number) or number < 0 or (positive and number == 0):
+            raise VectorFileError(
+                f"{key} of vector {name!r} in {json_path} is {value!r}; it must be a finite "
+                f"number {'> 0' if positive else '>= 0'}. Refit the vectors."
+            )
+
+
+def _vectors_from(
+    meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray], json_path: Path
+) -> dict[str, SteeringVector]:
+    """Build the vectors, refusing a missing or non-finite direction and a bad norm."""
+    vectors = {}
+    for name, info in meta["vectors"].items():
+        if name not in tensors:
+            raise VectorFileError(
+                f"{json_path} lists vector {name!r} but its tensors file has only "
+                f"{sorted(tensors)}; refit the vectors."
+            )
+        direction = tensors[name]
+        if direction.ndim != 1 or not np.isfinite(direction).all():
+            raise VectorFileError(
+                f"direction {name!r} in {json_path} is not a finite 1-D vector; refit the vectors."
+            )
+        _check_norms(name, info, json_path)
+        vectors[name] = SteeringVector(direction=direction, **info)
+    return vectors
+
+
+def load_vectors(
+    path: str | Path, *, expect_model: str | None = None, expect_layer: int | None = None
+) -> tuple[dict[str, SteeringVector], dict[str, Any]]:
+    """Read vectors written by :func:`save_vectors`, refusing a mismatched or corrupt file.
+
+    Raises:
+        VectorFileError: A file is missing or corrupt (a checksum fails, a norm is not finite
+            and > 0), or the vectors were fitted on another model or layer than expected (the
+            message names both).
+    """
+    json_path, tensor_path = vector_paths(path)
+    for required in (json_path, tensor_path):
+        if not required.is_file():
+            raise VectorFileError(f"Vectors file {required} is missing; refit the vectors.")
+    tensors, embedded = _read_tensors(tensor_path)
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise VectorFileError(
+            f"{json_path} is not valid JSON ({error}); refit the vectors."
+        ) from error
+    if not isinstance(meta, dict):
+        raise VectorFileError(f"{json_path} is not a JSON object; refit the vectors.")
+    _check_format(meta, json_path)
+    digest = _tensors_digest(tensors)
+    if meta.get("tensors_sha256") != digest:
+        if (
+            embedded is not None
+            and embedded.get("tensors_sha256") == digest
+            and embedded.get("format_version") == FORMAT_VERSION
+            and embedded.get("meta_sha256") == _meta_digest(embedded)
+        ):
+            log.warning(
+                "%s is older than %s (a save was interrupted between the two files); using the "
+                "metadata stored in the tensors file. Save the vectors again to refresh the JSON.",
+                json_path,
+                tensor_path,
+            )
+            meta = embedded
+        else:
+            raise VectorFileError(
+                f"{tensor_path} does not match the checksum in {json_path}: the file is corrupt "
+                "or from another fit; refit the vectors."
+            )
+    base = json_path.with_suffix("")
+    if expect_model is not None and meta.get("model_id") != expect_model:
+        raise VectorFileError(
+            f"{base} was fitted on model {meta.get('model_id')!r}, not {expect_model!r}; "
+            "refit the vectors for this model."
+        )
+    if expect_layer is not None and meta.get("layer") != expect_layer:
+        raise VectorFileError(
+            f"{base} was fitted at layer {meta.get('layer')}, not layer {expect_layer}; "
+            "refit the vectors for this layer."
+        )
+    return _vectors_from(meta, tensors, json_path), meta
