@@ -239,8 +239,9 @@ def main() -> None:
         nargs="+",
         default=["diffmean", "contamination", "manifold", "dual", "dual-oblique", "shared"],
     )
-    parser.add_argument("--calibrate", nargs="+", default=["diffmean", "dual", "dual-oblique"])
+    parser.add_argument("--calibrate", nargs="*", default=["diffmean", "dual", "dual-oblique"])
     parser.add_argument("--cache", type=Path, default=None, help="npz of the activations")
+    parser.add_argument("--csv", type=Path, default=None, help="write the per-row table")
     parser.add_argument("--no-generate", action="store_true")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -273,7 +274,8 @@ def main() -> None:
             )
             picked = ", ".join(f"{c} {g.multiple}" for c, g in got.items())
             out.append(f"- calibrated multiple of |v|, {m}: {picked}")
-        table.to_csv(Path("/tmp") / "b8_lexical.csv", index=False)
+        if args.csv:
+            table.to_csv(args.csv, index=False)
     record("B8 dual diagnosis", out, append=not args.no_record)
 
 
