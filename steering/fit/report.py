@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from steering.fit.calibration import Calibration
 from steering.fit.directions import Directions, pairwise_cosines
 
@@ -32,6 +34,8 @@ class FitReport:
     retained_norm: dict[str, float]
     calibration: dict[str, dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    step_retained: dict[str, dict[str, float]] = field(default_factory=dict)  # step -> concept
+    signal_to_noise: dict[str, float | None] = field(default_factory=dict)  # |diff| / its SE
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -77,4 +81,9 @@ def fit_report(
         retained_norm=directions.retained_norm,
         calibration={name: c.as_dict() for name, c in calibrations.items()},
         warnings=warnings,
+        step_retained={step: dict(kept) for step, kept in directions.step_retained.items()},
+        signal_to_noise={  # inf (one example) is not JSON: stored as null
+            name: (snr if np.isfinite(snr) else None)
+            for name, snr in directions.signal_to_noise.items()
+        },
     )

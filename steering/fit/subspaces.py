@@ -31,16 +31,17 @@ class SVDResult:
 class Subspace:
     """An orthonormal basis (rows) of a subspace of the residual stream.
 
-    With ``std`` set, the basis lives in standardised coordinates ``x / std`` (one standard
-    deviation per dimension), and projections map in and out of them.
+    Projections are orthogonal in the residual stream's own coordinates, so they never lengthen
+    a vector. ``std``, when set, records the per-dimension standard deviations of the
+    standardised coordinates the subspace was *chosen* in (see :func:`task_manifold`).
     """
 
-    basis: np.ndarray  # (rank, hidden), float64, orthonormal rows
+    basis: np.ndarray  # (rank, hidden), float64, orthonormal rows (residual coordinates)
     explained: float  # share of energy the basis captures
     n_samples: int
     svd_method: str
     fallbacks: tuple[str, ...]
-    std: np.ndarray | None = None  # per-dimension standard deviation, or None
+    std: np.ndarray | None = None  # per-dimension std of the fitting coordinates, or None
 
     @property
     def rank(self) -> int:
@@ -55,9 +56,7 @@ class Subspace:
     def project_onto(self, vector: np.ndarray) -> np.ndarray:
         """Return the component of ``vector`` in the subspace."""
         v = np.asarray(vector, dtype=np.float64)
-        if self.std is None:
-            return self.basis.T @ (self.basis @ v)
-        return self.std * (self.basis.T @ (self.basis @ (v / self.std)))
+        return self.basis.T @ (self.basis @ v)
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
@@ -160,11 +159,14 @@ def task_manifold(
 
     Rows are normalised (so a few huge-norm tokens cannot dominate) and centred. With
     ``standardize`` (the default) each dimension is then divided by its standard deviation
-    before the decomposition, and projections are taken in those coordinates: in models such as
-    Gemma-3, 88-98% of the residual energy sits in ~5 outlier dimensions, and a raw PCA would
-    make those few dimensions "the manifold" and project the concept signal away. The rank is
-    the smallest holding ``energy`` of the variance, capped by ``max_rank`` and by the number of
-    samples minus one.
+    before the decomposition: in models such as Gemma-3, 88-98% of the residual energy sits in
+    ~5 outlier dimensions, and a raw PCA would make those few dimensions "the manifold". The
+    subspace so chosen is mapped back to residual coordinates (basis rows times ``std``) and
+    re-orthonormalised, so projections onto it are orthogonal. (Projecting in standardised
+    coordinates, ``std * P(v / std)``, is an oblique projection: on gemma-3-270m it lengthened
+    random vectors 2.6x and turned concept vectors away from themselves; BENCHMARKS.md B8.)
+    The rank is the smallest holding ``energy`` of the variance, capped by ``max_rank`` and by
+    the number of samples minus one.
 
     Raises:
         ValueError: Fewer than ``min_samples`` activations were collected (the prototype
@@ -187,8 +189,11 @@ def task_manifold(
     svd = robust_svd(centred)
     cap = min(acts.shape[0] - 1, acts.shape[1], max_rank or acts.shape[1])
     k = max(1, min(rank_for_energy(svd.singular_values, energy), cap))
+    basis = svd.vt[:k].copy()
+    if std is not None:  # the same subspace in residual coordinates, orthonormal rows
+        basis = np.linalg.qr((basis * std).T)[0].T
     return Subspace(
-        svd.vt[:k].copy(),
+        basis,
         _explained(svd.singular_values, k),
         acts.shape[0],
         svd.method,

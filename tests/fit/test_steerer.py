@@ -73,7 +73,8 @@ def test_fit_every_method(llama: TinyModel, tokenizer, method: str) -> None:
     assert (report.manifold_rank is not None) == uses_manifold
     expected_svds = {"contamination"} if uses_contamination else set()
     assert set(report.svd_methods) == expected_svds | ({"manifold"} if uses_manifold else set())
-    assert report.warnings == [] and all(not f for f in report.svd_fallbacks.values())
+    assert not any("SVD" in w for w in report.warnings)  # low kept norm warns (random model)
+    assert all(not f for f in report.svd_fallbacks.values())
     if uses_manifold:
         assert report.manifold_samples >= 8 and 1 <= report.manifold_rank < HIDDEN
         assert 0 < report.manifold_explained <= 1

@@ -86,3 +86,23 @@ def test_rank_for_energy_and_normalize_rows() -> None:
         rank_for_energy(np.ones(2), 0.0)
     rows = normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
     np.testing.assert_allclose(rows, [[0.6, 0.8], [0.0, 0.0]])
+
+
+def test_standardised_manifold_projects_orthogonally_onto_the_standardised_pca() -> None:
+    """B8: the old ``std * P(v / std)`` was oblique and lengthened vectors 2.6x on gemma."""
+    scales = np.r_[np.full(3, 50.0), np.ones(21)]  # 3 outlier dimensions, as in Gemma-3
+    acts = (RNG.normal(size=(60, 6)) @ RNG.normal(size=(6, 24))) * scales
+    sub = task_manifold(acts, energy=0.9)
+    assert sub.std is not None and _orthonormal(sub.basis)
+    # the subspace is the one chosen in standardised coordinates, mapped back by std
+    rows = normalize_rows(acts)
+    centred = rows - rows.mean(axis=0)
+    z = centred / np.where(centred.std(axis=0) > 0, centred.std(axis=0), 1.0)
+    chosen = np.linalg.svd(z, full_matrices=False)[2][: sub.rank] * sub.std
+    np.testing.assert_allclose(sub.project_onto(chosen.T).T, chosen, atol=1e-8)
+    projector = sub.basis.T @ sub.basis  # orthogonal: symmetric, never lengthens
+    np.testing.assert_allclose(projector, projector.T, atol=1e-12)
+    for vector in RNG.normal(size=(20, 24)) * scales:
+        kept = sub.project_onto(vector)
+        assert np.linalg.norm(kept) <= np.linalg.norm(vector) + 1e-9
+        assert abs((vector - kept) @ kept) < 1e-6 * np.linalg.norm(vector) ** 2
