@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from steering.experiment.errors import ConfigError
-from steering.experiment.text import strip_bom, text_problem
+from steering.experiment.text import read_text, text_problem
 
 __all__ = [
     "NEUTRAL",
@@ -42,17 +42,7 @@ def read_lines(
             control character, or repeats a line (the message names the file and the line).
     """
     target = Path(path)
-    if not target.is_file():
-        raise ConfigError(f"{what} file {target} does not exist.")
-    raw = target.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_no = raw[: error.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{target} is not UTF-8 (line {line_no}, byte {error.start}); re-save it as UTF-8."
-        ) from error
-    lines = strip_bom(text).split("\n")
+    lines = read_text(target, f"{what} file").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     out: list[str] = []

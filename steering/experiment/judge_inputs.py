@@ -18,7 +18,7 @@ import pandas as pd
 
 from steering.evaluation.judges.base import RUBRIC_KINDS, Rubric
 from steering.experiment.errors import ConfigError
-from steering.experiment.text import strip_bom, text_problem
+from steering.experiment.text import read_text, text_problem
 from steering.experiment.yaml_strict import load_file
 
 SCORE_RANGE = (0, 9)
@@ -124,13 +124,7 @@ def load_ratings(path: str | Path, concepts: Sequence[str] | None = None) -> pd.
             output and concept twice; the message names the file and line.
     """
     target = Path(path)
-    if not target.is_file():
-        raise ConfigError(f"Ratings file {target} does not exist.")
-    raw = target.read_bytes()
-    try:
-        text = strip_bom(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"Ratings file {target} is not UTF-8; re-save it as UTF-8.") from None
+    text = read_text(target, "Ratings file")
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:

@@ -15,6 +15,9 @@ One rule everywhere (examples, prompts, judge shots, ratings, checks, concept de
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
+
+from steering.experiment.errors import ConfigError
 
 BOM = "\ufeff"
 
@@ -49,3 +52,24 @@ def text_problem(text: str) -> str | None:
 def strip_bom(text: str) -> str:
     """``text`` without a leading byte-order mark."""
     return text[1:] if text.startswith(BOM) else text
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The text of a UTF-8 file, without a leading byte-order mark.
+
+    Raises:
+        ConfigError: ``"{what} {path} does not exist."``, or the file is not UTF-8 (the message
+            names the line and byte).
+    """
+    target = Path(path)
+    if not target.is_file():
+        raise ConfigError(f"{what} {target} does not exist.")
+    raw = target.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{what} {target} is not UTF-8 (line {line}, byte {error.start}); re-save it as UTF-8."
+        ) from None
+    return strip_bom(text)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from steering.experiment.errors import ConfigError
-from steering.experiment.text import strip_bom
+from steering.experiment.text import read_text, strip_bom
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -100,14 +100,7 @@ def load_file(path: str | Path, what: str = "YAML file") -> Any:
         ConfigError: The file is missing or not UTF-8, or :func:`loads` refuses it.
     """
     target = Path(path)
-    if not target.is_file():
-        raise ConfigError(f"{what} {target} does not exist.")
-    raw = target.read_bytes()
-    try:
-        text = strip_bom(raw.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise ConfigError(f"{target} is not UTF-8 (line {line}); re-save it as UTF-8.") from None
+    text = read_text(target, what)
     try:
         return json.loads(text, object_pairs_hook=_refuse_duplicate_json_keys(str(target)))
     except ValueError as error:

@@ -202,7 +202,7 @@ NEW_CASES: list[Case] = [
     yaml_case("yaml-nested-too-deeply", "x: " + "[" * 3000 + "]" * 3000 + "\n",
               r"config\.yaml: nested too deeply to read; flatten it"),
     yaml_case("yaml-not-utf8", "seed: 1\nname: caf\u00e9\n".encode("latin-1"),
-              r"config\.yaml is not UTF-8 \(line 2\); re-save it as UTF-8"),
+              r"config\.yaml is not UTF-8 \(line 2, byte \d+\); re-save it as UTF-8"),
     Case("yaml-missing", lambda tmp: load_config_file(tmp / "nope.yaml"),
          r"Config file .*nope\.yaml does not exist"),
     # --- data files: invisible and control characters (read_lines) --------------------------
@@ -293,7 +293,8 @@ NEW_CASES: list[Case] = [
     ratings_case("ratings-empty-file", "", r"Ratings file .*ratings\.csv is empty; it needs a "
                  r"header line"),
     ratings_case("ratings-not-utf8", "text,concept,score\ncaf\u00e9,animal,3\n".encode("cp1252"),
-                 r"Ratings file .*ratings\.csv is not UTF-8; re-save it as UTF-8"),
+                 r"Ratings file .*ratings\.csv is not UTF-8 \(line \d+, byte \d+\); "
+                 r"re-save it as UTF-8"),
     ratings_case("ratings-ragged-row", "text,concept,score\na,animal,3,extra,more\n",
                  r"ratings\.csv:2: 5 fields but the header has 3; quote fields that contain "
                  r"commas"),
