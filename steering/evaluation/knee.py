@@ -163,6 +163,35 @@ def overlaps_control(
     return (low <= c_high) & (c_low <= high)
 
 
+def why_no_knee(
+    ci_low: npt.ArrayLike,
+    ci_high: npt.ArrayLike,
+    control_low: npt.ArrayLike | None = None,
+    control_high: npt.ArrayLike | None = None,
+) -> str | None:
+    """Why no knee may be claimed on a curve, or None when one may.
+
+    None may be claimed when the curve overlaps the control at every n (with the control's
+    bounds given) or is flat within its intervals (:func:`is_flat`): a knee there is noise.
+    """
+    low, high = np.asarray(ci_low, dtype=float), np.asarray(ci_high, dtype=float)
+    if (control_low is None) != (control_high is None):
+        raise ValueError("pass both control_low and control_high, or neither")
+    if (
+        control_low is not None
+        and control_high is not None
+        and low.size
+        and overlaps_control(low, high, control_low, control_high).all()
+    ):
+        return "no knee: the curve's interval overlaps the control's at every n"
+    if low.size >= 2 and is_flat(low, high):
+        return (
+            f"no knee: the curve is flat within its intervals (one value lies in all of "
+            f"them: max ci_low {low.max():.3f} <= min ci_high {high.min():.3f})"
+        )
+    return None
+
+
 def guarded_knee(
     n_examples: npt.ArrayLike,
     mean_se: npt.ArrayLike,
@@ -173,9 +202,8 @@ def guarded_knee(
 ) -> Knee:
     """:func:`find_knee_noise_aware`, but no knee on a curve that shows nothing.
 
-    No knee is claimed when the curve is flat within its intervals (:func:`is_flat`) or, when a
-    control's intervals are given, when it overlaps the control at every n
-    (:func:`overlaps_control`): a knee there would be noise.
+    No knee is claimed when :func:`why_no_knee` gives a reason: the curve is flat within its
+    intervals, or (with a control's intervals given) it overlaps the control at every n.
 
     Args:
         n_examples: Strictly increasing training examples per concept.
@@ -192,21 +220,9 @@ def guarded_knee(
         ValueError: As :func:`find_knee_noise_aware`; on only one of the control's bounds.
     """
     points, (_, low, high) = _curve(n_examples, mean_se=mean_se, ci_low=ci_low, ci_high=ci_high)
-    if (control_low is None) != (control_high is None):
-        raise ValueError("pass both control_low and control_high, or neither")
-    if (
-        control_low is not None
-        and control_high is not None
-        and points
-        and overlaps_control(low, high, control_low, control_high).all()
-    ):
-        return Knee(None, "no knee: the curve's interval overlaps the control's at every n")
-    if len(points) >= 2 and is_flat(low, high):
-        return Knee(
-            None,
-            f"no knee: the curve is flat within its intervals (one value lies in all of "
-            f"them: max ci_low {low.max():.3f} <= min ci_high {high.min():.3f})",
-        )
+    blocked = why_no_knee(low, high, control_low, control_high)
+    if blocked is not None:
+        return Knee(None, blocked)
     return find_knee_noise_aware(points, mean_se, low, high)
 
 

@@ -11,7 +11,9 @@ or the hierarchical curve), the random control's curve and the judge's validatio
 - ``saturates``: "steers, saturates at n = K" (K from
   :func:`~steering.evaluation.knee.find_knee_noise_aware`; the smallest n when the whole curve
   is flat within its intervals);
-- ``still_improving``: "steers, still improving at the largest n".
+- ``still_improving``: "steers, still improving at the largest n";
+- ``steers``: "steers at n = K (the only n measured)": above the control, but a single n says
+  nothing about saturation (e.g. the ablation methods, run at one n).
 
 The checks run in that order, so no knee is claimed when the judge failed or the curve is
 indistinguishable from the control.
@@ -35,7 +37,7 @@ from steering.evaluation.knee import (
     overlaps_control,
 )
 
-VerdictKind = Literal["inconclusive", "no_steering", "saturates", "still_improving"]
+VerdictKind = Literal["inconclusive", "no_steering", "saturates", "still_improving", "steers"]
 
 CURVE_COLUMNS: Final[tuple[str, ...]] = ("n_examples", "mean_se", "ci_low", "ci_high")
 VERDICT_COLUMNS: Final[tuple[str, ...]] = ("method", "verdict", "knee", "text", "reason")
@@ -47,7 +49,8 @@ class Verdict:
 
     Attributes:
         method: The steering method.
-        kind: ``"inconclusive"``, ``"no_steering"``, ``"saturates"`` or ``"still_improving"``.
+        kind: ``"inconclusive"``, ``"no_steering"``, ``"saturates"``, ``"still_improving"`` or
+            ``"steers"`` (one n only).
         knee: Examples per concept where it saturates (only for ``"saturates"``).
         text: The verdict as the report states it.
         reason: The evidence, with numbers.
@@ -88,6 +91,33 @@ def _spread_note(spread: KneeSpread | None) -> str:
     return f"; knees across resamples: {spread.reason}" if spread is not None else ""
 
 
+def control_reference(
+    control: pd.DataFrame, n_examples: pd.Series, method: str = "the method"
+) -> tuple[pd.DataFrame, str]:
+    """The control's curve at ``n_examples``, and a note when it had to be broadcast.
+
+    A control measured at a single n serves as the reference at every n (a random direction's
+    SE does not depend on how many examples fitted the method's vectors); the note says so.
+
+    Raises:
+        ValueError: When the control lacks some of the n and was measured at several.
+    """
+    theirs = _sorted_curve(control, "control curve")
+    missing = sorted(set(n_examples) - set(theirs["n_examples"]))
+    note = ""
+    if missing and len(theirs) == 1:
+        only = int(theirs["n_examples"].iloc[0])
+        theirs = pd.concat([theirs] * len(n_examples), ignore_index=True)
+        theirs["n_examples"] = list(n_examples)
+        note = f"; control measured at n = {only} only, used as the reference at every n"
+    elif missing:
+        raise ValueError(
+            f"the control curve has no rows at n_examples {missing}; run the control at every "
+            f"n of {method!r}, or at a single n (then used at every n)"
+        )
+    return theirs.set_index("n_examples").loc[list(n_examples)].reset_index(), note
+
+
 def method_verdict(
     method: str,
     curve: pd.DataFrame,
@@ -102,7 +132,9 @@ def method_verdict(
     Args:
         method: The method's name.
         curve: Its curve: ``n_examples``, ``mean_se``, ``ci_low``, ``ci_high``, one row per n.
-        control: The random control's curve, same columns and the same n_examples.
+        control: The random control's curve, same columns, at the curve's n_examples or at a
+            single n (then the reference at every n: a random direction's SE does not depend on
+            n; the reason says so).
         validation: The judge's validation table (``concept``, ``auroc``), or None to skip.
         min_auroc: The lowest AUROC a concept may have for the judge to be trusted.
         spread: The knees of the method's resamples (:func:`~steering.evaluation.knee.
@@ -116,15 +148,8 @@ def method_verdict(
             that lacks some of the curve's n_examples.
     """
     ours = _sorted_curve(curve, f"curve of {method!r}")
-    theirs = _sorted_curve(control, "control curve")
-    missing = sorted(set(ours["n_examples"]) - set(theirs["n_examples"]))
-    if missing:
-        raise ValueError(
-            f"the control curve has no rows at n_examples {missing}; run the control at every "
-            f"scale of {method!r}"
-        )
-    theirs = theirs.set_index("n_examples").loc[ours["n_examples"]].reset_index()
-    note = _spread_note(spread)
+    theirs, control_note = control_reference(control, ours["n_examples"], method)
+    note = _spread_note(spread) + control_note
     failed = judge_failures(validation, min_auroc)
     if failed:
         return Verdict(method, "inconclusive", None, f"inconclusive: {failed}", failed + note)
@@ -147,7 +172,12 @@ def method_verdict(
             f"largest n = {points[-1]}"
         )
         return Verdict(method, "inconclusive", None, f"inconclusive: {why}", why + note)
-    if len(points) == 1 or is_flat(ours["ci_low"], ours["ci_high"]):
+    if len(points) == 1:
+        why = f"above the control at n = {points[0]}, the only n measured: no curve to read"
+        return Verdict(
+            method, "steers", None, f"steers at n = {points[0]} (the only n measured)", why + note
+        )
+    if is_flat(ours["ci_low"], ours["ci_high"]):
         why = f"above the control; the curve is flat within its intervals from n = {points[0]}"
         return Verdict(
             method, "saturates", points[0], f"steers, saturates at n = {points[0]}", why + note

@@ -274,6 +274,8 @@ def check_config(config: Mapping[str, Any]) -> None:
         ("results_dir", config["results_dir"]),
         ("data.concepts_dir", config["data"]["concepts_dir"]),
         ("data.prompts", config["data"]["prompts"]),
+        ("data.calibration_prompts", config["data"]["calibration_prompts"]),
+        ("data.lexicons_dir", config["data"]["lexicons_dir"]),
         ("judge.shots", judge["shots"]),
         ("judge.checks", judge["checks"]),
         ("judge.cache", judge["cache"]),

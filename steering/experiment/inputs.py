@@ -105,6 +105,23 @@ def load_prompts(path: str | Path) -> list[str]:
     return read_lines(path, "prompt", keep_trailing_space=True)
 
 
+def load_calibration_prompts(path: str | Path, evaluation_prompts: Sequence[str]) -> list[str]:
+    """Calibration prompts: held out, so none may also be an evaluation prompt.
+
+    Raises:
+        ConfigError: As :func:`load_prompts`, or a prompt is in both files (named).
+    """
+    prompts = load_prompts(path)
+    shared = [p for p in prompts if p in set(evaluation_prompts)]
+    if shared:
+        raise ConfigError(
+            f"{path} shares {len(shared)} prompt(s) with the evaluation prompts, e.g. "
+            f"{shared[0]!r}; calibration prompts are held out: replace them with prompts the "
+            "evaluation does not use."
+        )
+    return prompts
+
+
 def safe_path(value: str, key: str, *, allow_external: bool) -> str:
     """Refuse an empty path, one with a control character, and (unless ``allow_external``) one
     that leaves the working directory: absolute or with ``..`` (a symbolic link the user made

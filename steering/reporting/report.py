@@ -6,7 +6,7 @@ secrets (see :mod:`steering.reporting.redaction`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +26,7 @@ from steering.reporting.sections import (
     reference_section,
     se_section,
 )
+from steering.reporting.verdicts import lexical_section, verdict_section
 
 AUROC_THRESHOLD: Final[float] = 0.8
 
@@ -45,7 +46,10 @@ def write_report(
     plots: Mapping[str, Path],
     methods_table: pd.DataFrame,
     control_table: pd.DataFrame,
+    verdicts: pd.DataFrame,
     primary_method: str,
+    lexical: pd.DataFrame | None = None,
+    unchecked_concepts: Sequence[str] = (),
     auroc_threshold: float = AUROC_THRESHOLD,
 ) -> Path:
     """Write the Markdown report atomically.
@@ -69,7 +73,12 @@ def write_report(
         control_table: Random-control table, rendered as is (e.g.
             :func:`steering.evaluation.tables.control_margin`; ``margin``/``separated`` are
             summarised).
+        verdicts: One verdict per method (``method``, ``text``, ``reason``; e.g.
+            :func:`steering.evaluation.verdict.verdict_table`); empty when no control was run.
         primary_method: The method the SE tables and the conclusion describe.
+        lexical: The judge-free concept-word check
+            (:func:`steering.evaluation.lexicon.lexical_summary` rows), or None to leave it out.
+        unchecked_concepts: Concepts without a word list (named in that section).
         auroc_threshold: Judge AUROC below which a warning is printed.
 
     Returns:
@@ -87,6 +96,7 @@ def write_report(
     )
     require_columns(cost, ["n_examples", "fit_seconds", "peak_memory_mb", "memory_kind"], "cost")
     require_columns(judge_validation, ["concept", "auroc", "n"], "judge_validation")
+    require_columns(verdicts, ["method", "text", "reason"], "verdicts")
     methods = sorted(set(mean_table["method"]))
     if primary_method not in methods:
         raise ValueError(
@@ -118,6 +128,8 @@ def write_report(
         "",
         markdown_table(control_table),
         "",
+        *verdict_section(verdicts),
+        *(lexical_section(lexical, unchecked_concepts) if lexical is not None else []),
         *conclusion_section(
             knee=knee,
             knee_noise=knee_noise,

@@ -127,3 +127,24 @@ def test_resample_knee_spreads_from_per_resample_curves() -> None:
     assert spreads["flat"].knees == (None, None)  # at the control: no knee is claimed
     with pytest.raises(ValueError, match="control curve has no rows at n_examples"):
         resample_knee_spreads(per_resample, CONTROL.iloc[:3])
+
+
+def test_one_measured_n_claims_no_saturation() -> None:
+    one = pd.DataFrame({"n_examples": [16], "mean_se": [0.3], "ci_low": [0.25], "ci_high": [0.35]})
+    v = method_verdict("diffmean", one, CONTROL.iloc[[3]])
+    assert (v.kind, v.knee) == ("steers", None)
+    assert v.text == "steers at n = 16 (the only n measured)"
+    at_control = one.assign(mean_se=[0.0], ci_low=[-0.05], ci_high=[0.05])
+    assert method_verdict("diffmean", at_control, CONTROL.iloc[[3]]).kind == "no_steering"
+
+
+def test_control_measured_at_one_n_is_the_reference_at_every_n() -> None:
+    control = pd.DataFrame({"n_examples": [16], "mean_se": [0.0], "ci_low": [-0.02],
+                            "ci_high": [0.02]})
+    v = method_verdict("dual", _curve([0.1, 0.3, 0.45, 0.47, 0.46]), control)
+    assert (v.kind, v.knee) == ("saturates", 8)
+    assert "control measured at n = 16 only, used as the reference at every n" in v.reason
+    high_control = control.assign(mean_se=[0.4], ci_low=[0.3], ci_high=[0.5])
+    assert method_verdict("dual", _curve([0.38, 0.4, 0.42, 0.41, 0.4]), high_control).kind == (
+        "no_steering"
+    )

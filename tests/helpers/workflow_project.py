@@ -92,6 +92,12 @@ def make_project(root: Path, model_dir: Path, **changes: object) -> Path:
         (data / "concepts" / f"{name}.txt").write_text("\n".join(lines) + "\n")
     prompts = (REPO / "data" / "prompts.txt").read_text().splitlines()[:3]
     (data / "prompts.txt").write_text("\n".join(prompts) + "\n")
+    (data / "lexicons").mkdir(exist_ok=True)
+    for name in CONCEPTS:
+        lexicon = f"lexicons/{name}.txt"
+        shutil.copyfile(REPO / "data" / lexicon, data / lexicon)
+    held_out = (REPO / "data" / "calibration_prompts.txt").read_text().splitlines()[:2]
+    (data / "calibration_prompts.txt").write_text("\n".join(held_out) + "\n")
     shots = yaml.safe_load((REPO / "data" / "judge_shots.yaml").read_text())
     small = {"rubric_version": shots["rubric_version"]}
     for kind in ("concept", "opposite", "bipolar"):

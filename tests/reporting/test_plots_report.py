@@ -11,6 +11,7 @@ from PIL import Image
 
 from steering.evaluation.knee import Knee, find_knee, find_knee_noise_aware
 from steering.evaluation.tables import control_margin, mean_se_table, se_table
+from steering.evaluation.verdict import verdict_table
 from steering.reporting.plots import (
     plot_cost_curve,
     plot_methods,
@@ -111,6 +112,7 @@ def _report(run: dict[str, object], path: Path, aurocs: list[float], **overrides
     table = run["table"]
     mean = run["mean"]
     assert isinstance(table, pd.DataFrame) and isinstance(mean, pd.DataFrame)
+    validation = pd.DataFrame({"concept": list(CONCEPTS), "auroc": aurocs, "n": [40, 40, 40]})
     kwargs: dict[str, object] = {
         "config": {
             "model": "gpt2",
@@ -126,9 +128,8 @@ def _report(run: dict[str, object], path: Path, aurocs: list[float], **overrides
         "knee": run["knee"],
         "knee_noise": run["knee_noise"],
         "cost": run["cost"],
-        "judge_validation": pd.DataFrame(
-            {"concept": list(CONCEPTS), "auroc": aurocs, "n": [40, 40, 40]}
-        ),
+        "judge_validation": validation,
+        "verdicts": verdict_table(mean, validation=validation, min_auroc=0.8),
         "reference_source": "second judge pass (bipolar rubric)",
         "reference_is_judge": True,
         "plots": run["plots"],
@@ -245,3 +246,17 @@ def test_report_no_knee_and_secret_config(run: dict[str, object], tmp_path: Path
 def test_report_rejects_unknown_method(run: dict[str, object], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="method 'manifold' is not in mean_table"):
         _report(run, tmp_path / "report.md", aurocs=[0.9, 0.9, 0.9], primary_method="manifold")
+
+
+def test_report_states_a_verdict_per_method(run: dict[str, object], tmp_path: Path) -> None:
+    trusted = _report(run, tmp_path / "ok.md", aurocs=[0.91, 0.85, 0.88])
+    section = trusted.split("## Verdicts", 1)[1].split("## Conclusion", 1)[0]
+    mean = run["mean"]
+    assert isinstance(mean, pd.DataFrame)
+    for method in sorted(set(mean["method"]) - {"random"}):
+        assert f"- **{method}**: " in section
+    assert "**random**" not in section
+    failed = _report(run, tmp_path / "failed.md", aurocs=[0.91, 0.74, 0.88])
+    section = failed.split("## Verdicts", 1)[1].split("## Conclusion", 1)[0]
+    assert "inconclusive: judge failed validation: AUROC below min_auroc 0.8 for" in section
+    assert "saturates" not in section and "still improving" not in section

@@ -92,6 +92,7 @@ def declared_outputs(steered: list[str] = STEERED) -> list[str]:
         "results/metrics/scores.parquet",
         "results/metrics/se.parquet",
         "results/metrics/mean_se.parquet",
+        "results/metrics/lexical.parquet",
     ]
     outputs += [f"results/report/{name}" for name in REPORT_FILES]
     for name in ["baseline", *steered]:
@@ -280,6 +281,13 @@ def test_report_states_the_knee(done):
     assert KNEE.search(report), report[:3000]
     for name in REPORT_FILES[1:]:
         assert name in report, f"report does not show {name}"
+    verdicts = report.split("## Verdicts", 1)[1].split("\n## ", 1)[0]
+    for method in ("dual", "diffmean"):
+        assert f"- **{method}**: " in verdicts, verdicts
+    assert "## Judge-free check: concept words" in report
+    lexical = read_parquet(done.project / "results/metrics/lexical.parquet")
+    assert set(lexical.concept) == set(CONCEPTS)
+    assert lexical.rate_base.between(0, 1).all() and lexical.rate_max.between(0, 1).all()
 
 
 # --- 3. nothing to redo ---------------------------------------------------------------------

@@ -3,9 +3,10 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
+from steering.evaluation.lexicon import load_lexicon
 from steering.experiment.code_inputs import imported_modules
 from steering.experiment.config import validate_config
-from steering.experiment.inputs import load_examples, load_prompts
+from steering.experiment.inputs import load_calibration_prompts, load_examples, load_prompts
 from steering.experiment.judge_inputs import load_judge_checks, load_ratings, load_rubrics
 from steering.experiment.yaml_strict import load_config_file
 
@@ -32,8 +33,14 @@ PRIMARY = config["fit"]["methods"][0]
 # Read every input file once before any job starts (a dry run included): a missing, short or
 # malformed examples, prompts, shots, checks or ratings file fails here, naming file and line.
 load_examples(config["data"]["concepts_dir"], CONCEPTS, MAX_N)
-load_prompts(config["data"]["prompts"])
+load_calibration_prompts(config["data"]["calibration_prompts"],
+                         load_prompts(config["data"]["prompts"]))
 load_rubrics(config["judge"]["shots"], config["concepts"])
+# Judge-free check: the concept-word lists that exist (a concept without one is reported).
+LEXICON_FILES = [f"{config['data']['lexicons_dir']}/{c}.txt" for c in CONCEPTS
+                 if Path(config["data"]["lexicons_dir"], f"{c}.txt").is_file()]
+for _lexicon in LEXICON_FILES:
+    load_lexicon(_lexicon)
 load_judge_checks(config["judge"]["checks"])
 if config["judge"]["ratings"]:
     load_ratings(config["judge"]["ratings"], CONCEPTS)

@@ -5,6 +5,7 @@ rule compute_metrics:
         scores=f"{R}/metrics/scores.parquet",
         se=f"{R}/metrics/se.parquet",
         mean_se=f"{R}/metrics/mean_se.parquet",
+        lexical=f"{R}/metrics/lexical.parquet",
     input:
         code=code_inputs("compute_metrics.py"),
         generations=per_job(f"{R}/generations/{{method}}/n{{n}}.parquet"),
@@ -14,7 +15,9 @@ rule compute_metrics:
         baseline_perplexity=f"{R}/perplexity/baseline.parquet",
         baseline_judgments=f"{R}/judgments/baseline.parquet",
         ratings=config["judge"]["ratings"] or [],
+        lexicons=LEXICON_FILES,
     params:
+        concepts=CONCEPTS,
         coherence=config["coherence"],
         n_boot=config["metrics"]["n_boot"],
         seed=config["seed"],

@@ -11,6 +11,7 @@ rule summarize:
         scores=rules.compute_metrics.output.scores,
         se=rules.compute_metrics.output.se,
         mean_se=rules.compute_metrics.output.mean_se,
+        lexical=rules.compute_metrics.output.lexical,
         vectors=[f"{R}/vectors/{PRIMARY}/n{n}.json" for n in N_EXAMPLES],
         validation=rules.validate_judge.output,
     params:

@@ -14,7 +14,7 @@ rule fit_vectors:
     input:
         unpack(_fit_inputs),
         code=code_inputs("fit_vectors.py"),
-        prompts=config["data"]["prompts"],
+        calibration_prompts=config["data"]["calibration_prompts"],
     params:
         model=model_params(),
         fit={k: v for k, v in config["fit"].items() if k != "methods"},

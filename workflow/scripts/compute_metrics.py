@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+import pandas as pd
+
+from steering.evaluation.lexicon import lexical_summary, load_lexicon, word_rates
 from steering.evaluation.scoring import join_outputs, scores_table
 from steering.evaluation.tables import mean_se_table, se_table
 from steering.experiment.judge_inputs import load_ratings
@@ -30,6 +33,11 @@ def main(stage: Stage) -> None:
     write_parquet(stage.output.scores, scores, stage.metadata())
     write_parquet(stage.output.se, se_table(scores, **options), stage.metadata())
     write_parquet(stage.output.mean_se, mean, stage.metadata())
+    lexicons = {Path(f).stem: load_lexicon(f) for f in inp.lexicons}
+    covered = scores[scores.concept.isin(lexicons)]
+    lexical = lexical_summary(word_rates(covered, lexicons)) if len(covered) else pd.DataFrame()
+    write_parquet(stage.output.lexical, lexical, stage.metadata(
+        unchecked_concepts=[c for c in p.concepts if c not in lexicons]))
 
 
 if "snakemake" not in globals():  # run by hand, for debugging

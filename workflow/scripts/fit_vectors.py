@@ -61,7 +61,7 @@ def main(stage: Stage) -> None:
                               **vars(from_section(FitSettings, p.fit)))
     report = steerer.fit_from_activations(
         {c: arrays[example_key(c)][:n] for c in concepts}, arrays[example_key("neutral")][:n],
-        arrays["manifold"], load_prompts(stage.input.prompts), n_examples=n,
+        arrays["manifold"], load_prompts(stage.input.calibration_prompts), n_examples=n,
         examples_sha256={"activations": acts_meta["metadata"]["config_hash"]})
     stage.log.info("Fit %s with n=%d: %s", method, n, report.as_dict())
     steerer.metadata["metadata"] = stage.metadata()
