@@ -94,28 +94,28 @@ def _spread_note(spread: KneeSpread | None) -> str:
 def control_reference(
     control: pd.DataFrame, n_examples: pd.Series, method: str = "the method"
 ) -> tuple[pd.DataFrame, str]:
-    """The control's curve at ``n_examples``, and a note when it had to be broadcast.
+    """The control's curve at ``n_examples``, and a note when it had to be pooled.
 
-    A control measured at a single n serves as the reference at every n (a random direction's
-    SE does not depend on how many examples fitted the method's vectors); the note says so.
-
-    Raises:
-        ValueError: When the control lacks some of the n and was measured at several.
+    Where the control was run at every n of the method, its own rows are the reference. Where
+    it was run at fewer n (e.g. only the ablation's), its measurements are pooled into one
+    conservative reference used at every n (mean of its SEs, the widest of its intervals): a
+    random direction's SE does not depend on how many examples fitted the method's vectors.
+    The note says so.
     """
     theirs = _sorted_curve(control, "control curve")
-    missing = sorted(set(n_examples) - set(theirs["n_examples"]))
-    note = ""
-    if missing and len(theirs) == 1:
-        only = int(theirs["n_examples"].iloc[0])
-        theirs = pd.concat([theirs] * len(n_examples), ignore_index=True)
-        theirs["n_examples"] = list(n_examples)
-        note = f"; control measured at n = {only} only, used as the reference at every n"
-    elif missing:
-        raise ValueError(
-            f"the control curve has no rows at n_examples {missing}; run the control at every "
-            f"n of {method!r}, or at a single n (then used at every n)"
-        )
-    return theirs.set_index("n_examples").loc[list(n_examples)].reset_index(), note
+    measured = theirs["n_examples"].astype(int).tolist()
+    if set(n_examples) <= set(measured):
+        return theirs.set_index("n_examples").loc[list(n_examples)].reset_index(), ""
+    pooled = pd.DataFrame(
+        {
+            "n_examples": list(n_examples),
+            "mean_se": float(theirs["mean_se"].mean()),
+            "ci_low": float(theirs["ci_low"].min()),
+            "ci_high": float(theirs["ci_high"].max()),
+        }
+    )
+    note = f"; control measured at n = {measured} only, pooled as the reference at every n"
+    return pooled, note
 
 
 def method_verdict(
@@ -132,9 +132,8 @@ def method_verdict(
     Args:
         method: The method's name.
         curve: Its curve: ``n_examples``, ``mean_se``, ``ci_low``, ``ci_high``, one row per n.
-        control: The random control's curve, same columns, at the curve's n_examples or at a
-            single n (then the reference at every n: a random direction's SE does not depend on
-            n; the reason says so).
+        control: The random control's curve, same columns, at the curve's n_examples or at
+            fewer (then pooled into one reference, see :func:`control_reference`).
         validation: The judge's validation table (``concept``, ``auroc``), or None to skip.
         min_auroc: The lowest AUROC a concept may have for the judge to be trusted.
         spread: The knees of the method's resamples (:func:`~steering.evaluation.knee.

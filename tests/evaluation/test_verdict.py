@@ -7,6 +7,7 @@ import pytest
 
 from steering.evaluation.knee import knee_spread
 from steering.evaluation.verdict import (
+    control_reference,
     judge_failures,
     method_verdict,
     resample_knee_spreads,
@@ -105,8 +106,6 @@ def test_verdict_table_covers_every_method_but_the_control() -> None:
 
 
 def test_bad_curves_name_the_problem() -> None:
-    with pytest.raises(ValueError, match="control curve has no rows at n_examples \\[32\\]"):
-        method_verdict("dual", _curve([0.1] * 5), CONTROL.iloc[:4])
     with pytest.raises(ValueError, match="several rows per n_examples"):
         method_verdict("dual", pd.concat([_curve([0.1]), _curve([0.2])]), CONTROL)
     with pytest.raises(ValueError, match="missing column"):
@@ -143,8 +142,21 @@ def test_control_measured_at_one_n_is_the_reference_at_every_n() -> None:
                             "ci_high": [0.02]})
     v = method_verdict("dual", _curve([0.1, 0.3, 0.45, 0.47, 0.46]), control)
     assert (v.kind, v.knee) == ("saturates", 8)
-    assert "control measured at n = 16 only, used as the reference at every n" in v.reason
+    assert "control measured at n = [16] only, pooled as the reference at every n" in v.reason
     high_control = control.assign(mean_se=[0.4], ci_low=[0.3], ci_high=[0.5])
     assert method_verdict("dual", _curve([0.38, 0.4, 0.42, 0.41, 0.4]), high_control).kind == (
         "no_steering"
     )
+
+
+def test_control_at_several_but_not_all_n_is_pooled_conservatively() -> None:
+    control = _curve([0.0, 0.05], [0.02, 0.1]).assign(n_examples=[8, 16])
+    reference, note = control_reference(control, pd.Series(N))
+    assert reference["n_examples"].tolist() == N
+    assert reference["ci_low"].tolist() == pytest.approx([-0.05] * 5)
+    assert reference["ci_high"].tolist() == pytest.approx([0.15] * 5)
+    assert "n = [8, 16] only, pooled" in note
+    # a curve inside the widest control interval is no steering, even where that n was unmeasured
+    assert method_verdict("dual", _curve([0.1] * 5, 0.02), control).kind == "no_steering"
+    same, none = control_reference(CONTROL, pd.Series(N[:3]))
+    assert same["mean_se"].tolist() == CONTROL["mean_se"].tolist()[:3] and none == ""
