@@ -281,6 +281,9 @@ def test_report_states_the_knee(done):
     assert KNEE.search(report), report[:3000]
     for name in REPORT_FILES[1:]:
         assert name in report, f"report does not show {name}"
+    validation = read_parquet(done.project / "results/judge_validation.parquet")
+    if (validation.auroc < 0.8).any():  # the random-weight judge fails its validation
+        assert "No knee was found (judge failed validation" in report, report[-2500:]
     verdicts = report.split("## Verdicts", 1)[1].split("\n## ", 1)[0]
     for method in ("dual", "diffmean"):
         assert f"- **{method}**: " in verdicts, verdicts

@@ -6,7 +6,12 @@ import pandas as pd
 
 from steering.evaluation.knee import Knee, find_knee, find_knee_noise_aware, why_no_knee
 from steering.evaluation.tables import control_margin
-from steering.evaluation.verdict import VERDICT_COLUMNS, control_reference, verdict_table
+from steering.evaluation.verdict import (
+    VERDICT_COLUMNS,
+    control_reference,
+    judge_failures,
+    verdict_table,
+)
 from steering.experiment.stage import Stage, run_stage
 from steering.io import parquet_metadata, read_json, read_parquet
 from steering.reporting.plots import (
@@ -27,8 +32,10 @@ def main(stage: Stage) -> None:
     validation = read_parquet(inp.validation)
     control = (control_reference(mean[mean.method == "random"], primary.n_examples)[0]
                if has_control else None)
-    blocked = why_no_knee(primary.ci_low, primary.ci_high,
-                          *((control.ci_low, control.ci_high) if control is not None else ()))
+    # No knee when the judge failed its validation, the curve is flat, or it is at the control.
+    blocked = judge_failures(validation, p.min_auroc) or why_no_knee(
+        primary.ci_low, primary.ci_high,
+        *((control.ci_low, control.ci_high) if control is not None else ()))
     knee = Knee(None, blocked) if blocked else find_knee(
         primary.n_examples, primary.mean_se, threshold=p.knee_threshold)
     knee_noise = Knee(None, blocked) if blocked else find_knee_noise_aware(
