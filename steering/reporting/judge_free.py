@@ -75,6 +75,8 @@ def plot_judge_free(curves: pd.DataFrame, path: Path | str) -> Path:
                 linewidth=1.5 if reference else 2.0,
             )
         line = STABILITY_THRESHOLD if measure == "stability" else CHANCE[measure]
+        if measure == "stability":  # room above the threshold for its label
+            ax.set_ylim(top=max(ax.get_ylim()[1], 1.02))
         ax.axhline(line, color="crimson", linestyle=":", linewidth=1.2)
         ax.annotate(
             f"{'threshold' if measure == 'stability' else 'chance'} {line:g}",
