@@ -72,7 +72,10 @@ def _splits(
 ) -> _Splits:
     """The pool's splits, with ``concept_seed(seed, name)`` as the workflow draws them."""
     own = concept_seed(seed, name)
-    available, held = held_out_split(size, held_out, own)
+    try:
+        available, held = held_out_split(size, held_out, own)
+    except ValueError as error:
+        raise ValueError(f"pool {name!r}: {error}") from error
     fit_scales = [n for n in scales if n <= available.size]
     half_scales = [n for n in scales if 2 * n <= available.size]
     subsets = example_subsets(size, fit_scales, resamples, own, held_out) if fit_scales else {}
@@ -101,9 +104,11 @@ def _check_settings(
     n_examples: Iterable[int], resamples: int, held_out: int, methods: Sequence[str]
 ) -> list[int]:
     """The scales, sorted and distinct; a ``ValueError`` naming any bad setting."""
-    scales = sorted({int(n) for n in n_examples})
-    if not scales or scales[0] < 1:
-        raise ValueError(f"n_examples must hold integers >= 1, got {list(n_examples)}")
+    given = list(n_examples)
+    bad = [n for n in given if isinstance(n, bool) or int(n) != n or n < 1]
+    if not given or bad:
+        raise ValueError(f"n_examples must hold integers >= 1, got {given}")
+    scales = sorted({int(n) for n in given})
     if isinstance(resamples, bool) or int(resamples) != resamples or resamples < 1:
         raise ValueError(f"resamples must be an integer >= 1, got {resamples!r}")
     if isinstance(held_out, bool) or int(held_out) != held_out or held_out < 0:
@@ -157,8 +162,10 @@ def judge_free_table(
         empty where its value was measured and says why where the value is NaN.
 
     Raises:
-        ValueError: On bad settings or arrays, a concept named ``"neutral"``, or a fit its
-            method refuses (the message names the method, scale and resample).
+        ValueError: On bad settings or arrays, a pool with no more than ``held_out`` examples,
+            a concept named ``"neutral"``, or a fit its method refuses (the message names the
+            method, scale and resample).
+        FloatingPointError: On NaN or infinite activations (naming the pool and rows).
     """
     scales = _check_settings(n_examples, resamples, held_out, methods)
     if not concept_pools or NEUTRAL in concept_pools:

@@ -161,6 +161,12 @@ def test_bad_inputs_are_refused_with_the_fix() -> None:
         judge_free_table(concepts, neutral, None, methods=["dual"], **base)
     with pytest.raises(ValueError, match="resamples must be an integer >= 1"):
         judge_free_table(concepts, neutral, None, methods=["diffmean"], **{**base, "resamples": 0})
+    with pytest.raises(ValueError, match="pool 'animal': held_out=4 leaves no examples of the 4"):
+        judge_free_table({"animal": neutral[:4]}, neutral, None, methods=["diffmean"], **base)
+    with pytest.raises(ValueError, match=r"n_examples must hold integers >= 1, got \[2.5\]"):
+        judge_free_table(
+            concepts, neutral, None, methods=["diffmean"], **{**base, "n_examples": [2.5]}
+        )
     flat = np.ones((POOL, HIDDEN))  # a concept whose examples are the neutral ones
     with pytest.raises(ValueError, match="'diffmean' at n=4, resample 0: Concept 'animal'"):
         judge_free_table({"animal": flat}, flat, None, methods=["diffmean"], **base)
