@@ -23,7 +23,8 @@ when every pool is large enough; the note names the pools that are not.
 ``random`` is the chance reference, not a fit: seeded random unit directions (a fresh one per
 concept, scale, resample and half), so its stability is the cosine of two random directions
 (about 0, spread ``1/sqrt(hidden)``) and its detection AUROC is what a direction unrelated to the
-concept scores on the same held-out examples (its sign is random, so it averages ~0.5).
+concept scores on the same held-out examples (its sign is random, so it averages ~0.5). It
+uses no examples, so it is measured at every n, also where the pools are too small for a fit.
 """
 
 from __future__ import annotations
