@@ -13,12 +13,16 @@ was not fitted on.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
 
 from steering.evaluation.auroc import auroc
+from steering.evaluation.resampling import held_out_split
+
+IntArray = npt.NDArray[np.intp]
+_NESTED_HALVES_STREAM = 3  # resampling.py uses streams 0-2 of the same seed
 
 FloatMatrix = npt.NDArray[np.float64]
 FitFunction = Callable[[FloatMatrix, FloatMatrix], npt.ArrayLike]
@@ -130,3 +134,54 @@ def detection_auroc(
     labels = np.concatenate([np.ones(concept.shape[0]), np.zeros(neutral.shape[0])])
     value = auroc(labels, scores)
     return value if math.isfinite(value) else math.nan
+
+
+def nested_halves(
+    pool_size: int, n_examples: Iterable[int], resamples: int, seed: int, held_out: int = 0
+) -> dict[tuple[int, int], tuple[IntArray, IntArray]]:
+    """Pairs of disjoint subsets of size n per (scale, resample), nested within a resample.
+
+    Resample r permutes the available examples (the held-out split of
+    :func:`~steering.evaluation.resampling.held_out_split` with the same ``seed``, so no half
+    ever holds a held-out example) once; at scale n its halves are the first n of the
+    permutation's even positions and the first n of its odd positions. So, as in
+    :func:`~steering.evaluation.resampling.example_subsets`, each resample is one learning curve
+    (the halves at n are contained in the halves at every larger n) and resamples are
+    independent. Unlike :func:`~steering.evaluation.resampling.disjoint_halves` (one pair, a
+    fresh draw per n), the curve over n is not blurred by a new draw at every scale.
+
+    Args:
+        pool_size: Examples in the pool, >= 1.
+        n_examples: The scales, each >= 1, each needing ``2 * n`` available examples.
+        resamples: Pairs per scale (R), >= 1.
+        seed: Seed (per concept, see :func:`~steering.evaluation.resampling.concept_seed`).
+        held_out: Examples held out, as in :func:`~steering.evaluation.resampling.example_subsets`.
+
+    Returns:
+        ``{(n, r): (first, second)}``: two sorted, disjoint index arrays of length n.
+
+    Raises:
+        ValueError: On a bad count, or a scale with ``2 * n`` above the available examples.
+    """
+    scales = [int(n) for n in n_examples]
+    if resamples < 1 or any(n < 1 for n in scales):
+        raise ValueError(
+            f"resamples ({resamples}) and every scale ({scales}) must be >= 1 for split-half"
+        )
+    available, _ = held_out_split(pool_size, held_out, seed)
+    too_big = [n for n in scales if 2 * n > available.size]
+    if too_big:
+        raise ValueError(
+            f"split-half at n={too_big} needs 2n examples but only {available.size} are "
+            f"available ({pool_size} minus {held_out} held out); use n <= {available.size // 2}"
+        )
+    rng = np.random.default_rng([int(seed), _NESTED_HALVES_STREAM])
+    orders = [rng.permutation(available) for _ in range(int(resamples))]
+    return {
+        (n, r): (
+            np.sort(orders[r][0::2][:n]).astype(np.intp),
+            np.sort(orders[r][1::2][:n]).astype(np.intp),
+        )
+        for n in scales
+        for r in range(int(resamples))
+    }

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from steering.evaluation.resampling import disjoint_halves
-from steering.evaluation.stability import cosine, detection_auroc, split_half_stability
+from steering.evaluation.resampling import disjoint_halves, held_out_split
+from steering.evaluation.stability import (
+    cosine,
+    detection_auroc,
+    nested_halves,
+    split_half_stability,
+)
 
 
 def _mean_difference(concept: np.ndarray, neutral: np.ndarray) -> np.ndarray:
@@ -68,3 +73,26 @@ def test_detection_auroc_separates_a_real_signal_on_held_out_rows() -> None:
     concept, neutral = _pool(60, signal=2.0, seed=1)
     direction = _mean_difference(concept[:20], neutral[:20])
     assert detection_auroc(direction, concept[20:], neutral[20:]) > 0.75  # 0.92 with the true axis
+
+
+def test_nested_halves_are_disjoint_nested_and_never_held_out() -> None:
+    pairs = nested_halves(30, [2, 4, 8], resamples=3, seed=5, held_out=6)
+    _, held = held_out_split(30, 6, 5)
+    assert sorted(pairs) == [(n, r) for n in (2, 4, 8) for r in range(3)]
+    for (n, r), (first, second) in pairs.items():
+        assert len(first) == len(second) == n
+        assert not set(first) & set(second)
+        assert not (set(first) | set(second)) & set(held)
+        if n > 2:  # the halves at a smaller n are inside the halves at a larger one
+            small_first, small_second = pairs[(n // 2, r)]
+            assert set(small_first) <= set(first) and set(small_second) <= set(second)
+    assert not np.array_equal(pairs[(8, 0)][0], pairs[(8, 1)][0])  # resamples differ
+    again = nested_halves(30, [8], resamples=3, seed=5, held_out=6)
+    assert all(np.array_equal(again[(8, r)][0], pairs[(8, r)][0]) for r in range(3))
+
+
+def test_nested_halves_refuse_a_scale_without_2n_examples() -> None:
+    with pytest.raises(ValueError, match=r"split-half at n=\[13\] needs 2n examples but only 24"):
+        nested_halves(30, [12, 13], resamples=1, seed=0, held_out=6)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        nested_halves(30, [0], resamples=1, seed=0)
