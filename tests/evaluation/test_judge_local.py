@@ -357,11 +357,12 @@ def test_gemma_270m_separates_concepts(one_thread):
     table = validate_judge(judge, checks, rubrics)
     print("\n" + table.to_string(index=False))
     n_concepts = checks["concept"].nunique()
+    n_texts = checks["text"].nunique()  # every distinct text under every concept's rubric
     assert judge.prefix_computations == n_concepts  # one prefix forward per rubric
-    batches = sum(math.ceil(n / 16) for n in checks.groupby("concept").size())
-    assert judge.forward_calls == n_concepts + batches
-    assert judge.texts_scored == len(checks)
-    assert table["auroc"].mean() >= 0.85, table.to_string()
+    assert judge.forward_calls == n_concepts * (1 + math.ceil(n_texts / 16))
+    assert judge.texts_scored == n_concepts * n_texts
+    assert table["auroc_neutral"].min() >= 0.8, table.to_string()
+    assert table["auroc_other"].mean() >= 0.85, table.to_string()
     assert (table["mean_on"] > table["mean_off"]).all(), table.to_string()
     # Spot-check the cache against the reference on the real model.
     some = checks[checks["concept"] == "animal"]["text"].tolist()[:2]
