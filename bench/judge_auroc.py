@@ -3,13 +3,14 @@
 Every distinct text of the tuning checks (``data/judge_checks.jsonl``) and of the held-out
 checks (``data/judge_checks_heldout.jsonl``, written apart and never used to choose shots or
 scoring) is scored under every concept's rubric by the gemma-3-270m local judge, once per shots
-file given. For each shots file, scoring mode (raw, contrastive) and checks file the script
+file given. For each shots file, contrast weight (``judge.contrast``: 0 = raw, 0.5, 1) and
+checks file the script
 prints each concept's AUROC against texts about the other concepts (``auroc_other``, the one
 that gates the verdict) and against neutral texts (``auroc_neutral``), from
 :func:`steering.evaluation.judges.validation.validation_table`.
 
     python bench/judge_auroc.py --shots data/judge_shots.yaml           # the shipped shots
-    python bench/judge_auroc.py --shots old.yaml data/judge_shots.yaml  # before / after
+    python bench/judge_auroc.py --before b8ead3c   # + the shots file at that git revision
     python bench/judge_auroc.py --reuse DIR   # reread raw scores saved by an earlier run
 """
 
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +31,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import record  # noqa: E402
-from steering.evaluation.judges.contrastive import SCORING_MODES, contrast  # noqa: E402
+from steering.evaluation.judges.contrastive import contrast  # noqa: E402
 from steering.evaluation.judges.validation import (  # noqa: E402
     check_scores,
     load_checks,
@@ -66,22 +69,37 @@ def raw_scores(
     return scores
 
 
-def in_mode(scores: pd.DataFrame, mode: str) -> pd.DataFrame:
-    """``scores`` (long) in scoring ``mode``."""
-    if mode == "raw":
-        return scores
+WEIGHTS = (0.0, 0.5, 1.0)
+
+
+def with_weight(scores: pd.DataFrame, weight: float) -> pd.DataFrame:
+    """``scores`` (long, raw) made contrastive with ``weight``."""
     wide = scores.pivot_table(index="text", columns="rubric_concept", values="score")
-    long = contrast(wide).reset_index().melt(id_vars="text", value_name="score")
+    long = contrast(wide, weight).reset_index().melt(id_vars="text", value_name="score")
     return long.rename(columns={"variable": "rubric_concept"})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", nargs="+", type=Path, default=[REPO / "data/judge_shots.yaml"])
+    parser.add_argument(
+        "--before", default=None, help="git revision whose data/judge_shots.yaml runs first"
+    )
     parser.add_argument("--reuse", type=Path, default=None, help="folder for raw score caches")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.before:
+        old = Path(tempfile.mkdtemp()) / f"judge_shots@{args.before}.yaml"
+        shown = subprocess.run(
+            ["git", "show", f"{args.before}:data/judge_shots.yaml"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        old.write_text(shown.stdout, encoding="utf-8")
+        args.shots = [old, *args.shots]
     concepts = yaml.safe_load((REPO / "config.yaml").read_text())["concepts"]
     sets = {name: load_checks(path) for name, path in CHECKS.items()}
     everything = pd.concat(sets.values(), ignore_index=True)
@@ -92,13 +110,13 @@ def main() -> None:
         f"({len(sets['held-out'])} lines, not used to choose shots or scoring); AUROC vs "
         "other concepts (gates the verdict) / vs neutral texts",
         "",
-        "| shots | scoring | checks | " + " | ".join(sorted(concepts)) + " | min other |",
+        "| shots | contrast | checks | " + " | ".join(sorted(concepts)) + " | min other |",
         "|---|---|---|" + "---|" * len(concepts) + "---|",
     ]
     for shots in args.shots:
         scores = raw_scores(shots, everything, concepts, args.reuse)
-        for mode in SCORING_MODES:
-            moded = in_mode(scores, mode)
+        for weight in WEIGHTS:
+            moded = with_weight(scores, weight)
             for name, checks in sets.items():
                 table = validation_table(checks, moded).set_index("concept")
                 cells = [
@@ -106,7 +124,7 @@ def main() -> None:
                     for c in sorted(concepts)
                 ]
                 lines.append(
-                    f"| {shots.name} | {mode} | {name} | "
+                    f"| {shots.name} | {weight:g} | {name} | "
                     + " | ".join(cells)
                     + f" | {table.auroc_other.min():.2f} |"
                 )

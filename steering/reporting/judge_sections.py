@@ -31,7 +31,7 @@ def judge_confusion_section(
     validation: pd.DataFrame | None = None,
     *,
     threshold: float = 0.9,
-    scoring: str | None = None,
+    contrast: float | None = None,
 ) -> list[str]:
     """Markdown lines of the "Judge confusion matrix" section.
 
@@ -40,7 +40,7 @@ def judge_confusion_section(
         validation: The judge validation table; when given, its ``auroc_other`` and
             ``auroc_neutral`` per concept are listed.
         threshold: Pairwise AUROCs below this are counted as weak pairs.
-        scoring: The judge's scoring mode (``raw`` or ``contrastive``), named in the text.
+        contrast: The judge's contrast weight (``judge.contrast``), named in the text.
 
     Returns:
         The section's lines (heading first, a blank line last).
@@ -49,7 +49,7 @@ def judge_confusion_section(
         ValueError: On missing columns or an empty table.
     """
     matrix = confusion_matrix(confusion)
-    mode = f" ({scoring} scores)" if scoring else ""
+    mode = "" if contrast is None else f" (contrast weight {contrast:g})"
     lines = [
         "## Judge confusion matrix",
         "",

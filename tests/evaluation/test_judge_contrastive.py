@@ -11,12 +11,7 @@ from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
 
 from steering.core.models import embedded_model_dir, prepare_tokenizer
 from steering.evaluation.judges.base import Rubric
-from steering.evaluation.judges.contrastive import (
-    SCORING_MODES,
-    ContrastiveJudge,
-    contrast,
-    scoring_judge,
-)
+from steering.evaluation.judges.contrastive import ContrastiveJudge, contrast, scoring_judge
 from steering.evaluation.judges.local import LocalJudge
 from steering.experiment.config import validate_config
 from steering.experiment.errors import ConfigError
@@ -44,14 +39,21 @@ def test_contrast_subtracts_the_mean_of_the_other_concepts() -> None:
     assert out["a"].tolist() == pytest.approx([6 - 3, 0.0])
     assert out["b"].tolist() == pytest.approx([2 - 5, 0.0])
     assert out["c"].tolist() == pytest.approx([4 - 4, 0.0])
+    half = contrast(wide, 0.5)
+    assert half["a"].tolist() == pytest.approx([6 - 0.5 * 3, 1 - 0.5])
+    pd.testing.assert_frame_equal(contrast(wide, 0), wide.astype(float))
     with pytest.raises(ValueError, match="at least two concepts"):
         contrast(wide[["a"]])
+    for bad in (-0.1, 1.5, True, "0.5", float("nan")):
+        with pytest.raises(ValueError, match="judge.contrast = .* must be a number from 0"):
+            contrast(wide, bad)
 
 
 def test_contrastive_judge_scores_and_passes_other_kinds_through() -> None:
     rubrics = {c: _rubric(c) for c in CONCEPTS}
     judge = ContrastiveJudge(CountingJudge(), rubrics)
-    assert judge.judge_id == "count:contrastive"
+    assert judge.judge_id == "count:contrast1"
+    assert ContrastiveJudge(CountingJudge(), rubrics, 0.5).judge_id == "count:contrast0.5"
     texts = ["animal animal person", "object", "nothing"]
     assert judge.score(texts, rubrics["animal"]) == pytest.approx([2 - 0.5, -0.5, 0.0])
     assert judge.score(texts, rubrics["person"]) == pytest.approx([1 - 1.0, -0.5, 0.0])
@@ -66,23 +68,28 @@ def test_contrastive_judge_scores_and_passes_other_kinds_through() -> None:
         ContrastiveJudge(CountingJudge(), {"animal": rubrics["animal"], "object": opposite})
 
 
-def test_scoring_judge_modes() -> None:
+def test_scoring_judge_weights() -> None:
     rubrics = {c: _rubric(c) for c in CONCEPTS}
     inner = CountingJudge()
-    assert scoring_judge(inner, "raw", rubrics) is inner
-    assert isinstance(scoring_judge(inner, "contrastive", rubrics), ContrastiveJudge)
-    with pytest.raises(ValueError, match=r"judge.scoring = 'z' is not a scoring mode"):
-        scoring_judge(inner, "z", rubrics)
+    assert scoring_judge(inner, 0, rubrics) is inner  # raw: reads only the concept's rubric
+    half = scoring_judge(inner, 0.5, rubrics)
+    assert isinstance(half, ContrastiveJudge) and half.weight == 0.5
+    assert half.score(["animal person"], rubrics["animal"]) == pytest.approx([1 - 0.5 * 0.5])
+    with pytest.raises(ValueError, match="judge.contrast = 2 must be a number from 0"):
+        scoring_judge(inner, 2, rubrics)
 
 
-def test_config_key_scoring() -> None:
+def test_config_key_contrast() -> None:
     config = validate_config(config_with(), SCHEMA)
-    assert config["judge"]["scoring"] == "raw"
-    assert set(SCORING_MODES) == {"raw", "contrastive"}
-    for mode in SCORING_MODES:
-        validate_config(config_with(judge__scoring=mode), SCHEMA)
-    with pytest.raises(ConfigError, match=r"'judge\.scoring' = 'bogus' is not allowed"):
-        validate_config(config_with(judge__scoring="bogus"), SCHEMA)
+    assert config["judge"]["contrast"] == 0.5
+    for weight in (0, 0.25, 1):
+        assert (
+            validate_config(config_with(judge__contrast=weight), SCHEMA)["judge"]["contrast"]
+            == weight
+        )
+    for bad, message in ((1.5, "1.5"), (-0.1, "-0.1"), ("half", "'half'")):
+        with pytest.raises(ConfigError, match=rf"'judge\.contrast' = {message}"):
+            validate_config(config_with(judge__contrast=bad), SCHEMA)
 
 
 def test_contrastive_on_a_tiny_local_judge() -> None:
@@ -113,11 +120,11 @@ def test_contrastive_on_a_tiny_local_judge() -> None:
     }
     texts = ["A cat sat on the mat.", "The invoice is due.", "My aunt is a nurse."]
     raw = {c: local.score(texts, r) for c, r in rubrics.items()}
-    judge = ContrastiveJudge(local, rubrics)
+    judge = ContrastiveJudge(local, rubrics, 0.5)
     for concept in CONCEPTS:
         others = [c for c in CONCEPTS if c != concept]
         expected = [
-            raw[concept][i] - sum(raw[o][i] for o in others) / len(others)
+            raw[concept][i] - 0.5 * sum(raw[o][i] for o in others) / len(others)
             for i in range(len(texts))
         ]
         assert judge.score(texts, rubrics[concept]) == pytest.approx(expected, abs=1e-9)

@@ -35,10 +35,10 @@ def test_section_renders_matrix_and_weakest_pair() -> None:
             "n": [4, 4],
         }
     )
-    lines = judge_confusion_section(_confusion(), validation, scoring="raw")
+    lines = judge_confusion_section(_confusion(), validation, contrast=0.5)
     text = "\n".join(lines)
     assert lines[0] == "## Judge confusion matrix" and lines[-1] == ""
-    assert "Mean judge score (raw scores)" in text
+    assert "Mean judge score (contrast weight 0.5)" in text
     assert "| animal | **7.00** | 4.00 |" in text  # row about animal: animal, change rubric
     assert "| change | 1.50 | **5.00** |" in text
     # change rubric: change texts (4, 6) vs animal texts (5, 3): AUROC 0.75; the weakest pair.

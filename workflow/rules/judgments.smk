@@ -11,7 +11,7 @@ rule judge_outputs:
         judge=judge_params(),
         concepts=config["concepts"],
         cache=config["judge"]["cache"],
-        scoring=config["judge"]["scoring"],
+        contrast=config["judge"]["contrast"],
     wildcard_constraints:
         name=r"baseline|[a-z]+/n\d+",
     threads: 2
@@ -40,7 +40,7 @@ rule validate_judge:
         judge=judge_params(),
         concepts=config["concepts"],
         cache=config["judge"]["cache"],
-        scoring=config["judge"]["scoring"],
+        contrast=config["judge"]["contrast"],
     threads: 2
     resources:
         gpu=1,

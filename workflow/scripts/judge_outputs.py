@@ -1,6 +1,6 @@
 """Stage 6: concept, opposite and bipolar (reference) scores of every output.
 
-With ``judge.scoring: contrastive`` the concept score is the concept rubric's score minus the
+With ``judge.contrast`` w > 0 the concept score is the concept rubric's score minus w x the
 mean of the other concepts' rubric scores (every output is read under every concept's rubric).
 """
 
@@ -26,7 +26,7 @@ def main(stage: Stage) -> None:
     with JudgmentCache(p.cache) as cache:
         raw = CachedJudge(make_judge(p.judge, device=stage.device), cache)
         concept_rubrics = {c: rubrics[("concept", c)] for c in p.concepts}
-        judge = scoring_judge(raw, p.scoring, concept_rubrics)
+        judge = scoring_judge(raw, p.contrast, concept_rubrics)
         parts = []
         for concept, group in generations.groupby("concept", sort=True):
             scores = {"output_id": group.output_id.to_numpy(), "concept": concept}
@@ -36,7 +36,7 @@ def main(stage: Stage) -> None:
         stage.log.info("Judged %d outputs; cache %s", len(generations), cache.stats)
     frame = pd.concat(parts, ignore_index=True)
     write_parquet(
-        stage.output[0], frame, stage.metadata(judge_id=judge.judge_id, scoring=p.scoring)
+        stage.output[0], frame, stage.metadata(judge_id=judge.judge_id, contrast=p.contrast)
     )
 
 

@@ -1,9 +1,9 @@
 """Stage 6b: the judge on hand-labelled texts: AUROC per concept and its confusion matrix.
 
-Every check text is scored under every concept's rubric (in the configured scoring mode), so
-each concept is measured against texts about the other concepts (``auroc_other``, which is
-``auroc`` and gates the verdict) and against neutral texts (``auroc_neutral``); the on-concept
-texts' scores under every rubric are the confusion table.
+Every check text is scored under every concept's rubric (contrastive with weight
+``judge.contrast``), so each concept is measured against texts about the other concepts
+(``auroc_other``, which is ``auroc`` and gates the verdict) and against neutral texts
+(``auroc_neutral``); the on-concept texts' scores under every rubric are the confusion table.
 """
 
 from steering.evaluation.judge_confusion import confusion_from_scores
@@ -30,17 +30,17 @@ def main(stage: Stage) -> None:
     concept_rubrics = {c: rubrics[("concept", c)] for c in p.concepts}
     with JudgmentCache(p.cache) as cache:
         raw = CachedJudge(make_judge(p.judge, device=stage.device), cache)
-        judge = scoring_judge(raw, p.scoring, concept_rubrics)
+        judge = scoring_judge(raw, p.contrast, concept_rubrics)
         scores = check_scores(judge, checks, concept_rubrics)
     table = validation_table(checks, scores)
     confusion = confusion_from_scores(checks, scores)
     stage.log.info(
-        "Judge validation (scoring %s; auroc = %s gates the verdict):\n%s",
-        p.scoring,
+        "Judge validation (contrast %s; auroc = %s gates the verdict):\n%s",
+        p.contrast,
         GATING_AUROC,
         table.to_string(index=False),
     )
-    meta = stage.metadata(judge_id=judge.judge_id, scoring=p.scoring, gating_auroc=GATING_AUROC)
+    meta = stage.metadata(judge_id=judge.judge_id, contrast=p.contrast, gating_auroc=GATING_AUROC)
     write_parquet(stage.output.validation, table, meta)
     write_parquet(stage.output.confusion, confusion, meta)
 
