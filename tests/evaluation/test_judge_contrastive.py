@@ -81,7 +81,7 @@ def test_scoring_judge_weights() -> None:
 
 def test_config_key_contrast() -> None:
     config = validate_config(config_with(), SCHEMA)
-    assert config["judge"]["contrast"] == 0.5
+    assert config["judge"]["contrast"] == 0
     for weight in (0, 0.25, 1):
         assert (
             validate_config(config_with(judge__contrast=weight), SCHEMA)["judge"]["contrast"]

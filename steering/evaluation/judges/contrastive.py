@@ -10,8 +10,10 @@ judge rates many texts a little "about" every concept (gemma-3-270m rates texts 
 high under the animal rubric); what separates a text about animals from one about action is
 that it scores higher under the animal rubric than under the others. The subtraction removes
 the part every rubric shares. A full subtraction also erases what sets texts about a concept
-apart from neutral texts (low under every rubric), hence a weight: 0.5 keeps both (measured in
-BENCHMARKS.md, "Judge AUROC per concept"). Opposite and bipolar rubrics pass through raw.
+apart from neutral texts (low under every rubric), hence a weight. Measured on gemma-3-270m
+(BENCHMARKS.md, "Judge AUROC per concept"): 0.5 raises AUROC against the other concepts by
+0.01-0.04 but lowers change-vs-neutral, so the default is 0. Opposite and bipolar rubrics pass
+through raw.
 """
 
 from __future__ import annotations
