@@ -361,8 +361,10 @@ def test_gemma_270m_separates_concepts(one_thread):
     assert judge.prefix_computations == n_concepts  # one prefix forward per rubric
     assert judge.forward_calls == n_concepts * (1 + math.ceil(n_texts / 16))
     assert judge.texts_scored == n_concepts * n_texts
-    assert table["auroc_neutral"].min() >= 0.8, table.to_string()
-    assert table["auroc_other"].mean() >= 0.85, table.to_string()
+    # Measured (BENCHMARKS.md, judge AUROC): vs other concepts 0.90-0.96, vs neutral 0.92-1.00.
+    assert table["auroc_neutral"].min() >= 0.85, table.to_string()
+    assert table["auroc_other"].min() >= 0.85, table.to_string()
+    assert table["auroc_other"].mean() >= 0.9, table.to_string()
     assert (table["mean_on"] > table["mean_off"]).all(), table.to_string()
     # Spot-check the cache against the reference on the real model.
     some = checks[checks["concept"] == "animal"]["text"].tolist()[:2]
