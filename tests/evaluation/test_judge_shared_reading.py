@@ -19,6 +19,7 @@ from steering.evaluation.judges.shared_reading import SharedReadingJudge
 CONCEPTS = ("animal", "object", "person")
 TEXTS = [
     "A cat sat on the mat.",
+    "A dog sat on the rug.",  # same token length as the first: read in one batch
     "The invoice is due on Monday, please pay it before noon.",
     "My aunt.",
     "word " * 200,  # cut to max_text_tokens
@@ -74,7 +75,9 @@ def test_one_reading_equals_one_prompt_per_rubric(tokenizer, kind):
         _model(kind, len(tokenizer)), tokenizer, rubrics, model_id="tiny", max_text_tokens=32
     )
     shared = judge.score_all(TEXTS)
-    assert judge.forward_calls == 1 + 2 * len(TEXTS)  # prefix once, then text + questions
+    lengths = {len(judge.text_ids(t)) for t in TEXTS}
+    assert len(lengths) < len(TEXTS)  # some texts share a batch
+    assert judge.forward_calls == 1 + 2 * len(lengths)  # prefix, then texts + questions
     reference = judge.score_all_full_prompt(TEXTS)
     assert list(shared.columns) == list(CONCEPTS) and shared.shape == (len(TEXTS), 3)
     assert (shared - reference).abs().to_numpy().max() <= 1e-4

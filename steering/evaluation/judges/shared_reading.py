@@ -37,7 +37,6 @@ import torch
 from steering.evaluation.judges.base import PROMPT_FORMAT, Rubric, expected_digit, to_ten_scale
 from steering.evaluation.judges.local_prompt import PromptBuilder, normalise
 from steering.evaluation.judges.prefix_cache import (
-    expanded_cache,
     only_positions,
     suffix_batch,
     unsupported_cache_reason,
@@ -60,6 +59,7 @@ class SharedReadingJudge:
         concept_rubrics: The ``concept`` rubric of every concept, by concept name.
         model_id: Model name for :attr:`judge_id`.
         max_text_tokens: Texts are cut to this many tokens.
+        batch_size: Texts (of equal token length) read in one forward pass.
 
     Attributes:
         judge_id: ``"local:<model_id>:shared-v1:<PROMPT_FORMAT>:t<max>"``.
@@ -74,6 +74,7 @@ class SharedReadingJudge:
         *,
         model_id: str,
         max_text_tokens: int = 128,
+        batch_size: int = 16,
     ) -> None:
         for name, rubric in concept_rubrics.items():
             if rubric.kind != "concept" or rubric.concept != name:
@@ -82,7 +83,7 @@ class SharedReadingJudge:
                 )
         if not concept_rubrics:
             raise ValueError("give at least one concept rubric")
-        self.model, self.tokenizer = model, tokenizer
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.rubrics = dict(sorted(concept_rubrics.items()))
         self.prompts = PromptBuilder(
             tokenizer, model_id=model_id, use_chat_template=False, max_text_tokens=max_text_tokens
@@ -106,6 +107,8 @@ class SharedReadingJudge:
         self._kv: Any = None
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        # The text step needs no logits (the output layer is most of a small model's FLOPs).
+        self._keep = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
 
     def _ids(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -123,9 +126,23 @@ class SharedReadingJudge:
         return self.score_all(texts)[rubric.concept].tolist()
 
     def score_all(self, texts: Sequence[str]) -> pd.DataFrame:
-        """0-10 scores, one row per text (in order), one column per concept; one reading each."""
+        """0-10 scores, one row per text (in order), one column per concept; one reading each.
+
+        Texts of equal token length share a batch (up to ``batch_size``), so no text is padded
+        and every token keeps the index it has in the full prompt (exact for sliding windows).
+        """
         kv = self._prefix_kv()
-        rows = [self._score_text(kv, self.text_ids(t)) for t in texts]
+        ids = [self.text_ids(t) for t in texts]
+        by_length: dict[int, list[int]] = {}
+        for index, text_ids in enumerate(ids):
+            by_length.setdefault(len(text_ids), []).append(index)
+        rows: list[list[float]] = [[] for _ in texts]
+        for members in by_length.values():
+            for start in range(0, len(members), self.batch_size):
+                chunk = members[start : start + self.batch_size]
+                scored = self._score_group(kv, [ids[i] for i in chunk])
+                for index, row in zip(chunk, scored, strict=True):
+                    rows[index] = row
         return pd.DataFrame(rows, columns=list(self.rubrics), dtype=float)
 
     def score_all_full_prompt(self, texts: Sequence[str]) -> pd.DataFrame:
@@ -154,7 +171,9 @@ class SharedReadingJudge:
 
     def _prefix_kv(self) -> Any:
         if self._kv is None:
-            out = self._forward(input_ids=torch.tensor([self.prefix_ids]), use_cache=True)
+            out = self._forward(
+                input_ids=torch.tensor([self.prefix_ids]), use_cache=True, **self._keep
+            )
             kv = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
             reason = unsupported_cache_reason(kv, len(self.prefix_ids))
             if reason is not None:
@@ -162,20 +181,24 @@ class SharedReadingJudge:
             self._kv = kv
         return self._kv
 
-    def _score_text(self, kv: Any, text_ids: list[int]) -> list[float]:
-        start = len(self.prefix_ids)
+    def _score_group(self, kv: Any, group: list[list[int]]) -> list[list[float]]:
+        """Scores of texts of one token length: one forward for the texts, one for questions."""
+        start, length, n = len(self.prefix_ids), len(group[0]), len(group)
         cache = copy.deepcopy(kv)
-        self._forward(  # read the text once; the cache now holds prefix + text
-            input_ids=torch.tensor([text_ids]),
-            attention_mask=torch.ones((1, start + len(text_ids)), dtype=torch.long),
-            position_ids=torch.arange(start, start + len(text_ids))[None],
+        if n > 1:
+            cache.batch_repeat_interleave(n)
+        self._forward(  # read the texts once; the cache now holds prefix + text, row by row
+            input_ids=torch.tensor(group),
+            attention_mask=torch.ones((n, start + length), dtype=torch.long),
+            position_ids=torch.arange(start, start + length).expand(n, length),
             use_cache=True,
+            **self._keep,
             **{self._cache_kwarg: cache},
         )
         questions = list(self.question_ids.values())
         pad = self.tokenizer.pad_token_id or 0
-        ids, mask, positions, last = suffix_batch(questions, start + len(text_ids), pad)
-        batch = expanded_cache(cache, len(questions))
+        ids, mask, positions, last = suffix_batch(questions * n, start + length, pad)
+        cache.batch_repeat_interleave(len(questions))  # rows: text 0 x each question, text 1 ...
         head = self.model.get_output_embeddings()
         with only_positions(head, last.to(next(self.model.parameters()).device)):
             out = self._forward(
@@ -183,6 +206,8 @@ class SharedReadingJudge:
                 attention_mask=mask,
                 position_ids=positions,
                 use_cache=True,
-                **{self._cache_kwarg: batch},
+                **{self._cache_kwarg: cache},
             )
-        return self._to_scores(out.logits[:, 0, self.digit_ids])
+        scores = self._to_scores(out.logits[:, 0, self.digit_ids])
+        q = len(questions)
+        return [scores[i * q : (i + 1) * q] for i in range(n)]
