@@ -48,3 +48,39 @@ def test_confusion_matrix_errors() -> None:
         confusion_matrix(pd.DataFrame(columns=["about", "rubric_concept", "score"]))
     with pytest.raises(ValueError, match="missing column"):
         confusion_matrix(pd.DataFrame({"about": ["a"], "score": [1.0]}))
+
+
+def test_confusion_from_scores_and_pairwise_auroc() -> None:
+    from steering.evaluation.judge_confusion import (
+        CONFUSION_COLUMNS,
+        confusion_from_scores,
+        pairwise_auroc,
+    )
+    from steering.evaluation.judges.validation import check_scores
+
+    checks = pd.DataFrame(
+        {
+            "concept": ["animal", "animal", "animal", "person", "person"],
+            "text": ["an animal", "an animal and a person", "nothing", "a person", "x"],
+            "label": [1, 1, 0, 1, 0],
+        }
+    )
+    rubrics = {c: _rubric(c) for c in ("animal", "person")}
+    scores = check_scores(KeywordJudge(), checks, rubrics)
+    assert len(scores) == 5 * 2  # every distinct text, every rubric
+    scored = confusion_from_scores(checks, scores)
+    assert list(scored.columns) == list(CONFUSION_COLUMNS)
+    assert len(scored) == 3 * 2  # only the on-concept texts
+    direct = confusion_scores(KeywordJudge(), checks, rubrics)
+    pd.testing.assert_frame_equal(scored, direct)
+    pairs = pairwise_auroc(scored)
+    assert list(zip(pairs.rubric, pairs.about, strict=True)) == [
+        ("person", "animal"),  # person rubric: "a person" 9 vs animal texts 1 and 9
+        ("animal", "person"),
+    ]
+    assert pairs["auroc"].tolist() == pytest.approx([0.75, 1.0])
+    assert pairs["mean_about"].tolist() == pytest.approx([5.0, 1.0])
+    with pytest.raises(ValueError, match="no score for on-concept check text 'a person'"):
+        confusion_from_scores(checks, scores[scores.text != "a person"])
+    with pytest.raises(ValueError, match="two or more concepts"):
+        pairwise_auroc(scored[scored.about == "animal"])

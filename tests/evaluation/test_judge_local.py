@@ -28,7 +28,14 @@ from transformers import (
 from steering.core.models import embedded_model_dir, prepare_tokenizer
 from steering.evaluation.judges.base import Rubric
 from steering.evaluation.judges.local import LocalJudge
-from steering.evaluation.judges.validation import load_checks, validate_judge
+from steering.evaluation.judges.validation import (
+    GATING_AUROC,
+    VALIDATION_COLUMNS,
+    check_scores,
+    load_checks,
+    validate_judge,
+    validation_table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "data" / "judge_shots.yaml"
@@ -282,13 +289,26 @@ def test_validate_judge_table(tmp_path, rubric):
     checks = load_checks(_write(tmp_path / "c.jsonl", [json.dumps(x) for x in lines]))
     rubrics = {"animal": rubric, "object": Rubric("concept", "object", "objects", 1)}
     table = validate_judge(_KeywordJudge(), checks, rubrics)
-    assert list(table.columns) == ["concept", "auroc", "n", "n_pos", "mean_on", "mean_off"]
+    assert list(table.columns) == list(VALIDATION_COLUMNS)
     assert table["concept"].tolist() == ["animal", "object"]
-    assert table["auroc"].tolist() == pytest.approx([0.75, 1.0])
-    assert table["n"].tolist() == [3, 2] and table["n_pos"].tolist() == [1, 1]
-    assert table["mean_off"].tolist() == pytest.approx([5.0, 1.0])
+    # animal: "animal one" (9) vs other = "animal but off" (9, its own hard negative) and
+    # "object here" (1, object's on-concept text); vs neutral = "plain", "nothing" (1, 1).
+    assert table["auroc_other"].tolist() == pytest.approx([0.75, 1.0])
+    assert table["auroc_neutral"].tolist() == pytest.approx([1.0, 1.0])
+    assert table["auroc"].tolist() == table[GATING_AUROC].tolist()  # other concepts gate
+    assert table["n"].tolist() == [5, 4] and table["n_pos"].tolist() == [1, 1]
+    assert table["n_other"].tolist() == [2, 1] and table["n_neutral"].tolist() == [2, 2]
+    assert table["mean_other"].tolist() == pytest.approx([5.0, 1.0])
+    assert table["mean_off"].tolist() == pytest.approx([3.0, 1.0])
     with pytest.raises(ValueError, match="no rubric"):
         validate_judge(_KeywordJudge(), checks, {"animal": rubric})
+    only_animal = checks[checks.concept == "animal"].iloc[:2]  # no text about another concept
+    with pytest.raises(ValueError, match="texts about other concepts.*got 1 and 0"):
+        validate_judge(_KeywordJudge(), only_animal, rubrics)
+    scores = check_scores(_KeywordJudge(), checks, rubrics)
+    assert len(scores) == 5 * 2  # every distinct text under every concept's rubric
+    with pytest.raises(ValueError, match="lack 1 check text"):
+        validation_table(checks, scores.iloc[1:])
 
 
 # ------------------------------------------------------------------------------ slow: real model
@@ -337,11 +357,14 @@ def test_gemma_270m_separates_concepts(one_thread):
     table = validate_judge(judge, checks, rubrics)
     print("\n" + table.to_string(index=False))
     n_concepts = checks["concept"].nunique()
+    n_texts = checks["text"].nunique()  # every distinct text under every concept's rubric
     assert judge.prefix_computations == n_concepts  # one prefix forward per rubric
-    batches = sum(math.ceil(n / 16) for n in checks.groupby("concept").size())
-    assert judge.forward_calls == n_concepts + batches
-    assert judge.texts_scored == len(checks)
-    assert table["auroc"].mean() >= 0.85, table.to_string()
+    assert judge.forward_calls == n_concepts * (1 + math.ceil(n_texts / 16))
+    assert judge.texts_scored == n_concepts * n_texts
+    # Measured (BENCHMARKS.md, judge AUROC): vs other concepts 0.90-0.96, vs neutral 0.92-1.00.
+    assert table["auroc_neutral"].min() >= 0.85, table.to_string()
+    assert table["auroc_other"].min() >= 0.85, table.to_string()
+    assert table["auroc_other"].mean() >= 0.9, table.to_string()
     assert (table["mean_on"] > table["mean_off"]).all(), table.to_string()
     # Spot-check the cache against the reference on the real model.
     some = checks[checks["concept"] == "animal"]["text"].tolist()[:2]

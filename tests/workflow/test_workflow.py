@@ -89,6 +89,7 @@ def declared_outputs(steered: list[str] = STEERED) -> list[str]:
         "results/activations/activations.npz",
         "results/activations/activations.json",
         "results/judge_validation.parquet",
+        "results/judge_confusion.parquet",
         "results/metrics/scores.parquet",
         "results/metrics/se.parquet",
         "results/metrics/mean_se.parquet",
@@ -260,6 +261,11 @@ def test_vectors_and_metrics_cover_every_job(done):
     }
     validation = read_parquet(done.project / "results/judge_validation.parquet")
     assert len(validation) > 0
+    assert (validation.auroc == validation.auroc_other).all()  # vs other concepts gates
+    assert validation.auroc_neutral.between(0, 1).all()
+    confusion = read_parquet(done.project / "results/judge_confusion.parquet")
+    assert set(confusion.about) == set(confusion.rubric_concept) == set(validation.concept)
+    assert len(confusion) == confusion.text.nunique() * validation.concept.nunique()
     activations = read_json(done.project / "results/activations/activations.json")
     assert activations
 

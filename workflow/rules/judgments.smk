@@ -11,6 +11,7 @@ rule judge_outputs:
         judge=judge_params(),
         concepts=config["concepts"],
         cache=config["judge"]["cache"],
+        contrast=config["judge"]["contrast"],
     wildcard_constraints:
         name=r"baseline|[a-z]+/n\d+",
     threads: 2
@@ -25,9 +26,12 @@ rule judge_outputs:
 
 
 rule validate_judge:
-    """AUROC of the judge on hand-labelled texts, per concept."""
+    """The judge on hand-labelled texts: AUROC per concept against texts about the other
+    concepts (gates the verdict) and against neutral texts, and the confusion table (every
+    on-concept text scored under every concept's rubric)."""
     output:
-        f"{R}/judge_validation.parquet",
+        validation=f"{R}/judge_validation.parquet",
+        confusion=f"{R}/judge_confusion.parquet",
     input:
         code=code_inputs("validate_judge.py"),
         checks=config["judge"]["checks"],
@@ -36,6 +40,7 @@ rule validate_judge:
         judge=judge_params(),
         concepts=config["concepts"],
         cache=config["judge"]["cache"],
+        contrast=config["judge"]["contrast"],
     threads: 2
     resources:
         gpu=1,

@@ -13,7 +13,7 @@ rule summarize:
         mean_se=rules.compute_metrics.output.mean_se,
         lexical=rules.compute_metrics.output.lexical,
         vectors=[f"{R}/vectors/{PRIMARY}/n{n}.json" for n in N_EXAMPLES],
-        validation=rules.validate_judge.output,
+        validation=rules.validate_judge.output.validation,
     params:
         config={k: v for k, v in config.items()},
         primary_method=PRIMARY,
