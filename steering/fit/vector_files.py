@@ -125,7 +125,8 @@ def save_vectors(
         raise ValueError(f"No resamples to save to {json_path}; pass at least one vector set.")
     for r, vector_set in enumerate(sets):
         for name, vector in vector_set.items():
-            check_norm(vector.full_strength_norm, f"vector {name!r} of resample {r}")
+            where = f" of resample {r}" if len(sets) > 1 else ""
+            check_norm(vector.full_strength_norm, f"vector {name!r}{where}")
     tensors = {
         tensor_name(r, name): np.ascontiguousarray(v.direction, dtype=np.float32)
         for r, vector_set in enumerate(sets)

@@ -120,7 +120,13 @@ def se_section(se_table: pd.DataFrame, mean_table: pd.DataFrame, method: str) ->
         "## Steering effectiveness",
         "",
         "SE = 0.5 * (rho + r) * coherence_rate, with rho = Spearman(delta, strength), "
-        "r = Pearson(delta, reference); 95% CIs from a bootstrap over prompts.",
+        "r = Pearson(delta, reference). "
+        + (
+            "The mean's 95% CI is a hierarchical bootstrap over the resampled example subsets, "
+            "then prompts; a concept's SE pools its resamples (95% CI over prompts)."
+            if "n_resamples" in mean_table.columns
+            else "95% CIs from a bootstrap over prompts."
+        ),
         "",
         f"### Mean over concepts by examples per concept ({method})",
         "",
