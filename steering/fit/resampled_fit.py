@@ -2,9 +2,10 @@
 
 Resample ``r`` at scale ``n`` uses the seeded subset of
 :func:`steering.evaluation.resampling.example_subsets` for each concept and for the neutral
-set (each with its own :func:`~steering.evaluation.resampling.concept_seed`), drawn for every
-scale of the experiment at once so that the subsets are nested within a resample. No subset
-contains a held-out example. The calibration search (a batched generation, the costly part
+set (each with its own :func:`~steering.evaluation.resampling.concept_seed`): the first n of
+one seeded order of the pool per resample, so the subsets are nested within a resample whatever
+scales a job asks for (adding a scale changes no other job's subsets). No subset contains a
+held-out example. The calibration search (a batched generation, the costly part
 of a fit on a CPU) runs on resample 0 only; its multiple of ``|v|`` per concept is applied to
 every other resample's own ``|v|`` (see :func:`steering.fit.calibration.reuse_calibration`).
 """
@@ -40,8 +41,7 @@ def resample_subsets(
 
     Args:
         pool_sizes: Example-set name -> examples in its pool (lines of its file).
-        n_examples: EVERY scale the experiment fits (main and ablation), so the subsets are
-            the same nested ones whichever job asks.
+        n_examples: The scales wanted (a subset does not depend on the other scales).
         resamples: Subsets per scale.
         seed: The experiment's seed (combined with each set's name).
         held_out: Examples per set that no subset uses.
@@ -133,7 +133,6 @@ def resampled_metadata(
     *,
     seed: int,
     held_out: int,
-    n_examples: Sequence[int],
 ) -> dict[str, Any]:
     """The vectors' JSON metadata: ``base`` (a steerer's) plus the resampling's record.
 
@@ -148,7 +147,6 @@ def resampled_metadata(
             "resamples": len(fit.vectors),
             "seed": seed,
             "held_out_examples": held_out,
-            "n_examples_grid": sorted(n_examples),
             "calibration": CALIBRATION_SCHEME,
         },
         "subsets": fit.subsets,

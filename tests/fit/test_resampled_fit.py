@@ -48,6 +48,13 @@ def test_subsets_are_seeded_nested_distinct_and_never_held_out() -> None:
                 assert len(by_key[(n, r)]) == n and not set(by_key[(n, r)]) & set(held)
         assert len({tuple(by_key[(4, r)]) for r in range(3)}) > 1  # independent resamples
     assert subsets["animal"][(4, 0)].tolist() != subsets["object"][(4, 0)].tolist()
+    # A job asking for one scale gets the same subsets as the whole grid: nested across jobs.
+    alone = resample_subsets(sizes, [4], 3, seed=7, held_out=HELD_OUT)
+    assert all(
+        np.array_equal(alone[name][(4, r)], subsets[name][(4, r)])
+        for name in sizes
+        for r in range(3)
+    )
     with pytest.raises(ValueError, match="examples of 'animal': n_examples \\[10\\] exceed"):
         resample_subsets({"animal": POOL}, [10], 2, seed=0, held_out=HELD_OUT)
 
@@ -57,9 +64,7 @@ def test_fit_resamples_calibrates_once_and_reuses_the_multiple(llama: TinyModel,
     sizes = {**{c: POOL for c in pools}, "neutral": POOL}
     subsets = resample_subsets(sizes, GRID, 3, seed=0, held_out=HELD_OUT)
     steerer = ManifoldSteerer(llama.model, tokenizer, STEER_LAYER, "diffmean", calibration=SEARCH)
-    fit = fit_resamples(
-        steerer, pools, neutral, None, PROMPTS, n=4, subsets=subsets, resamples=3
-    )
+    fit = fit_resamples(steerer, pools, neutral, None, PROMPTS, n=4, subsets=subsets, resamples=3)
     assert len(fit.vectors) == len(fit.reports) == 3
     assert fit.subsets["animal"] == [subsets["animal"][(4, r)].tolist() for r in range(3)]
     assert fit.subsets["neutral"] == [subsets["neutral"][(4, r)].tolist() for r in range(3)]
@@ -81,7 +86,7 @@ def test_fit_resamples_calibrates_once_and_reuses_the_multiple(llama: TinyModel,
             np.testing.assert_allclose(
                 later.full_strength_norm, later.calibration["multiple"] * later.raw_norm
             )
-    meta = resampled_metadata(fit, steerer.metadata, seed=0, held_out=HELD_OUT, n_examples=GRID)
+    meta = resampled_metadata(fit, steerer.metadata, seed=0, held_out=HELD_OUT)
     assert meta["resampling"]["resamples"] == 3 and len(meta["fits"]) == 3
     assert meta["fit"] == fit.reports[0].as_dict()
 

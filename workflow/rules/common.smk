@@ -26,8 +26,8 @@ config.update(validate_config(config, Path(workflow.basedir) / "workflow/schemas
 ROOT = Path(workflow.basedir)
 R = config["results_dir"]
 N_EXAMPLES = list(config["n_examples"])
-# Every n a fit uses (main and ablation): the example subsets are drawn for all of them at
-# once, so that they are nested within a resample whichever job draws them.
+# Every n a fit uses (main and ablation); the largest plus the held-out examples must fit in
+# every examples file.
 ALL_N = sorted(set(N_EXAMPLES) | set(config["ablation"]["n_examples"]))
 MAX_N = max(ALL_N)
 HELD_OUT = config["data"]["held_out_examples"]

@@ -25,7 +25,6 @@ rule fit_vectors:
         seed=config["seed"],
         resamples=config["resamples"],
         held_out=HELD_OUT,
-        n_examples=ALL_N,
     threads: 2
     resources:
         gpu=1,

@@ -48,7 +48,10 @@ def main(stage: Stage) -> None:
     acts_meta = read_json(Path(stage.input.activations).with_suffix(".json"))
     names = example_names(arrays)
     concepts = [c for c in names if c != "neutral"]
-    subsets = resample_subsets({c: len(arrays[example_key(c)]) for c in names}, p.n_examples,
+    # A resample's subsets do not depend on the other scales (each is the first n of one
+    # seeded order of the pool), so they are nested across jobs and adding a scale refits
+    # nothing else.
+    subsets = resample_subsets({c: len(arrays[example_key(c)]) for c in names}, [n],
                                p.resamples, p.seed, p.held_out)
     steerer = ManifoldSteerer(model, tokenizer, spec.layer, method,
                               layer_template=spec.layer_template,
@@ -65,8 +68,7 @@ def main(stage: Stage) -> None:
         stage.log.info("Resample %d: lines %s; %s", r,
                        {k: v[r] for k, v in fit.subsets.items()}, report.as_dict())
     save_vectors(out, fit.vectors, {
-        **resampled_metadata(fit, steerer.metadata, seed=p.seed, held_out=p.held_out,
-                             n_examples=p.n_examples),
+        **resampled_metadata(fit, steerer.metadata, seed=p.seed, held_out=p.held_out),
         "metadata": stage.metadata()})
 
 
