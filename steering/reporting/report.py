@@ -150,6 +150,7 @@ def write_report(
             method=primary_method,
             judge_caveat=judge_caveat,
             reference_is_judge=reference_is_judge,
+            spread=(knee_spreads or {}).get(primary_method),
         ),
     ]
     text = scrub("\n".join(lines), secret_values(config))
