@@ -31,8 +31,8 @@ from steering.fit.validation import check_finite_activations, validate_examples
 from steering.fit.vector_files import (
     VectorFileError,
     load_resampled_vectors,
+    pick_resample,
     save_vectors,
-    tensor_name,
 )
 from steering.fit.vectors import SteeringVector
 from steering.provenance import hash_texts, library_version
@@ -317,15 +317,7 @@ class ManifoldSteerer:
             else resolve_layer(model, expect_layer, kwargs.get("layer_template"))
         )
         sets, meta = load_resampled_vectors(path, expect_model=identity, expect_layer=layer)
-        if resample is None:
-            vectors = {tensor_name(r, c): v for r, s in enumerate(sets) for c, v in s.items()}
-        elif isinstance(resample, int) and 0 <= resample < len(sets):
-            vectors = sets[resample]
-        else:
-            raise VectorFileError(
-                f"{path} holds resamples 0..{len(sets) - 1}, not {resample!r}; pass one of "
-                "those or None for all."
-            )
+        vectors = pick_resample(sets, resample, path)
         hidden = int(model.get_input_embeddings().weight.shape[1])  # type: ignore[index]
         if meta.get("hidden_size") not in (None, hidden):
             raise VectorFileError(

@@ -17,10 +17,8 @@ place of the stale JSON (with a warning). Norms must be finite and > 0, on save 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -31,21 +29,30 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
+from steering.fit.vector_integrity import FORMAT_VERSION, VectorFileError, check_format, check_norms
+from steering.fit.vector_integrity import meta_digest as _meta_digest
+from steering.fit.vector_integrity import tensors_digest as _tensors_digest
 from steering.fit.vectors import SteeringVector, check_norm
 from steering.io import atomic_path
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "FORMAT_VERSION",
+    "VectorFileError",
+    "VectorSet",
+    "load_resampled_vectors",
+    "load_vectors",
+    "pick_resample",
+    "save_vectors",
+    "tensor_name",
+    "vector_paths",
+]
 
-FORMAT_VERSION = 4
-"""2: the key "scale" became "full_strength_norm"; 3: content and metadata checksums, the
-metadata embedded in the safetensors file, and ``<name>.json`` next to ``<name>`` (no more
-``with_suffix``); 4: a resample dimension (``resamples`` in the JSON, tensors ``r<r>/<c>``)."""
+log = logging.getLogger(__name__)
 
 VectorSet = Mapping[str, SteeringVector]
 """Concept name -> its vector: one resample of a saved set."""
 
 _EMBEDDED_KEY = "steering_meta"
-_NORMS = ("full_strength_norm", "raw_norm")
 
 
 def vector_paths(path: str | Path) -> tuple[Path, Path]:
@@ -64,27 +71,6 @@ def vector_paths(path: str | Path) -> tuple[Path, Path]:
     if not name or name in (".", ".."):
         raise ValueError(f"{str(path)!r} does not name a vector set; pass e.g. 'vectors/animal'.")
     return base.with_name(name + ".json"), base.with_name(name + ".safetensors")
-
-
-class VectorFileError(ValueError):
-    """A vectors file is missing, corrupt, or was fitted for another model or layer."""
-
-
-def _tensors_digest(tensors: Mapping[str, np.ndarray]) -> str:
-    """Hex sha256 over the tensors' names, dtypes, shapes and contents (not the file bytes)."""
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
-        digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode("utf-8"))
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def _meta_digest(meta: Mapping[str, Any]) -> str:
-    """Hex sha256 over every metadata field but ``meta_sha256`` itself (canonical JSON)."""
-    body = {key: value for key, value in meta.items() if key != "meta_sha256"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=float)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -179,39 +165,6 @@ def _read_tensors(tensor_path: Path) -> tuple[dict[str, np.ndarray], dict[str, A
     return tensors, embedded if isinstance(embedded, dict) else None
 
 
-def _check_format(meta: Mapping[str, Any], json_path: Path) -> None:
-    """Refuse another format version or metadata failing its checksum."""
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise VectorFileError(
-            f"{json_path} has format version {meta.get('format_version')}, but this library "
-            f"reads version {FORMAT_VERSION} (vectors per resample of the example subsets); "
-            "rerun the fit (the workflow: delete the file or rerun fit_vectors) to refit the "
-            "vectors."
-        )
-    if meta.get("meta_sha256") != _meta_digest(meta):
-        raise VectorFileError(
-            f"{json_path} fails its metadata checksum (meta_sha256): a field such as a norm "
-            "was edited or the file is corrupt; refit the vectors (or save them again)."
-        )
-
-
-def _check_norms(name: str, info: Mapping[str, Any], json_path: Path) -> None:
-    """Refuse a stored norm that is not finite (and > 0 for the strength-1 norm)."""
-    for key in _NORMS:
-        value = info.get(key)
-        positive = key == "full_strength_norm"
-        number = (
-            float(value)
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else math.nan
-        )
-        if not math.isfinite(number) or number < 0 or (positive and number == 0):
-            raise VectorFileError(
-                f"{key} of vector {name!r} in {json_path} is {value!r}; it must be a finite "
-                f"number {'> 0' if positive else '>= 0'}. Refit the vectors."
-            )
-
-
 def _vectors_from(
     meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray], json_path: Path
 ) -> list[dict[str, SteeringVector]]:
@@ -238,7 +191,7 @@ def _vectors_from(
                     f"direction {name!r} of resample {r} in {json_path} is not a finite 1-D "
                     "vector; refit the vectors."
                 )
-            _check_norms(name, info, json_path)
+            check_norms(name, info, json_path)
             vectors[name] = SteeringVector(direction=direction, **info)
         out.append(vectors)
     return out
@@ -258,12 +211,28 @@ def load_vectors(
         VectorFileError: As :func:`load_resampled_vectors`, or ``resample`` is not in the file.
     """
     sets, meta = load_resampled_vectors(path, expect_model=expect_model, expect_layer=expect_layer)
+    if resample is None:
+        raise VectorFileError("pass a resample number; load_resampled_vectors reads them all.")
+    return pick_resample(sets, resample, path), meta
+
+
+def pick_resample(
+    sets: Sequence[Mapping[str, SteeringVector]], resample: int | None, path: str | Path
+) -> dict[str, SteeringVector]:
+    """Resample ``resample``'s vectors of ``sets``, or (``None``) every resample's, keyed
+    :func:`tensor_name` (``r<r>/<concept>``) so one batched generation can use any of them.
+
+    Raises:
+        VectorFileError: ``resample`` is not one of the set's (``path`` names the file).
+    """
+    if resample is None:
+        return {tensor_name(r, c): v for r, vectors in enumerate(sets) for c, v in vectors.items()}
     if isinstance(resample, bool) or not isinstance(resample, int) or not 0 <= resample < len(sets):
         raise VectorFileError(
             f"{vector_paths(path)[0]} holds resamples 0..{len(sets) - 1}, not {resample!r}; "
-            "pass one of those."
+            "pass one of those or None for all."
         )
-    return sets[resample], meta
+    return dict(sets[resample])
 
 
 def load_resampled_vectors(
@@ -293,7 +262,7 @@ def load_resampled_vectors(
         ) from error
     if not isinstance(meta, dict):
         raise VectorFileError(f"{json_path} is not a JSON object; refit the vectors.")
-    _check_format(meta, json_path)
+    check_format(meta, json_path)
     digest = _tensors_digest(tensors)
     if meta.get("tensors_sha256") != digest:
         if (

@@ -15,6 +15,7 @@ from steering.fit.resampled_fit import (
     resampled_metadata,
 )
 from steering.fit.steerer import ManifoldSteerer
+from steering.fit.vector_files import VectorFileError, save_vectors
 from tests.helpers.tiny_models import HIDDEN, PROMPTS, STEER_LAYER, TinyModel
 
 POOL = 12
@@ -59,7 +60,9 @@ def test_subsets_are_seeded_nested_distinct_and_never_held_out() -> None:
         resample_subsets({"animal": POOL}, [10], 2, seed=0, held_out=HELD_OUT)
 
 
-def test_fit_resamples_calibrates_once_and_reuses_the_multiple(llama: TinyModel, tokenizer):
+def test_fit_resamples_calibrates_once_and_reuses_the_multiple(
+    llama: TinyModel, tokenizer, tmp_path
+):
     pools, neutral = _pools(0)
     sizes = {**{c: POOL for c in pools}, "neutral": POOL}
     subsets = resample_subsets(sizes, GRID, 3, seed=0, held_out=HELD_OUT)
@@ -89,6 +92,20 @@ def test_fit_resamples_calibrates_once_and_reuses_the_multiple(llama: TinyModel,
     meta = resampled_metadata(fit, steerer.metadata, seed=0, held_out=HELD_OUT)
     assert meta["resampling"]["resamples"] == 3 and len(meta["fits"]) == 3
     assert meta["fit"] == fit.reports[0].as_dict()
+    # The file holds every resample; the steerer loads one, or all for one batched generation.
+    save_vectors(tmp_path / "v", fit.vectors, meta)
+    one = ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer, resample=2)
+    np.testing.assert_array_equal(
+        one.vectors["object"].direction, fit.vectors[2]["object"].direction
+    )
+    every = ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer, resample=None)
+    assert sorted(every.vectors) == sorted(f"r{r}/{c}" for r in range(3) for c in pools)
+    rows = every.generate_batch(
+        PROMPTS[:2], ["r0/animal", "r2/animal"], [1.0, 1.0], max_new_tokens=2, progress=False
+    )
+    assert len(rows) == 2
+    with pytest.raises(VectorFileError, match="holds resamples 0..2, not 3"):
+        ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer, resample=3)
 
 
 def test_random_control_takes_each_resamples_norms(llama: TinyModel, tokenizer):
