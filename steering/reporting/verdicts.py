@@ -53,7 +53,8 @@ def knee_spread_section(spreads: Mapping[str, KneeSpread], blocked: str = "") ->
     for method, spread in sorted(spreads.items()):
         knees = ", ".join("none" if k is None else str(k) for k in spread.knees)
         word = "stable" if spread.stable else "unstable"
-        lines.append(f"- **{method}**: knees per resample [{knees}]: {word} ({spread.reason}).")
+        reason = spread.reason.removeprefix(f"{word}: ")
+        lines.append(f"- **{method}**: knees per resample [{knees}]: {word} ({reason}).")
     return [*lines, ""]
 
 

@@ -272,7 +272,7 @@ def test_report_states_the_knee_of_each_resample(run: dict[str, object], tmp_pat
     section = text.split("## Knee per resample", 1)[1].split("\n## ", 1)[0]
     assert f"- **dual**: knees per resample [{grid[1]}, {grid[1]}, {grid[2]}]: stable" in section
     assert "- **manifold**: knees per resample" in section and "none" in section
-    assert ": unstable (unstable: resample(s) [1] have no knee" in section
+    assert ": unstable (resample(s) [1] have no knee" in section
     conclusion = text.split("## Conclusion", 1)[1]
     assert "Across the resampled example subsets the knee is **stable**" in conclusion
     blocked = _report(run, tmp_path / "b.md", aurocs=[0.91, 0.74, 0.88], knee_spreads={},
