@@ -11,7 +11,7 @@ import pandas as pd
 
 from steering.evaluation.bootstrap import check_bootstrap, hierarchical_mean_se
 from steering.evaluation.coherence import require_columns
-from steering.evaluation.tables import mean_se_table, with_coherence
+from steering.evaluation.tables import mean_se_table, se_table, with_coherence
 
 
 def _by_resample(block: pd.DataFrame) -> dict[int, pd.DataFrame]:
@@ -125,3 +125,46 @@ def per_resample_mean_se_table(
         raise ValueError("scores is empty; it needs at least one output row")
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["method", "n_examples", "resample"]).reset_index(drop=True)
+
+
+def per_resample_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each resample's rows with the shared baseline rows copied into it (tagged with it).
+
+    A steered output belongs to one resample; a baseline row (``resample`` missing) belongs to
+    every resample of its (method, n_examples), so it appears once per resample here.
+    """
+    require_columns(scores, ["method", "n_examples", "resample"], "scores")
+    parts = [
+        part.assign(resample=r)
+        for _, block in scores.groupby(["method", "n_examples"], sort=True)
+        for r, part in _by_resample(block).items()
+    ]
+    if not parts:
+        raise ValueError("scores is empty; it needs at least one output row")
+    return pd.concat(parts, ignore_index=True).astype({"resample": int})
+
+
+def pooled_se_table(
+    scores: pd.DataFrame,
+    *,
+    n_boot: int,
+    seed: int,
+    coherence_rule: str,
+    ratio: float,
+    distinct_ratio: float,
+) -> pd.DataFrame:
+    """:func:`~steering.evaluation.tables.se_table` per (method, n_examples, concept), pooled
+    over resamples: every resample's outputs with the baseline counted once per resample (so
+    strength 0 weighs as much as in one resample), bootstrapped over prompts.
+
+    Returns:
+        :func:`~steering.evaluation.tables.se_table`'s columns.
+    """
+    return se_table(
+        per_resample_rows(scores),
+        n_boot=n_boot,
+        seed=seed,
+        coherence_rule=coherence_rule,
+        ratio=ratio,
+        distinct_ratio=distinct_ratio,
+    )

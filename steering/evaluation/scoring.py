@@ -4,7 +4,10 @@ The scores table (input to :mod:`steering.evaluation.tables`) has one row per ge
 per concept: ``method``, ``n_examples`` (training examples per concept), ``concept``,
 ``prompt_id``, ``strength`` (including 0.0 baseline rows), ``text``, ``concept_score``,
 ``neg_concept_score``, ``delta``, ``reference``, ``perplexity``, ``baseline_perplexity``,
-``ppl_first_k``, ``baseline_ppl_first_k``, ``distinct2``, ``baseline_distinct2``.
+``ppl_first_k``, ``baseline_ppl_first_k``, ``distinct2``, ``baseline_distinct2``, and any other
+column of the generations, such as ``resample`` (which example subset the vector was fitted on;
+missing on the shared baseline rows, which belong to every resample, see
+:mod:`steering.evaluation.resampled_tables`).
 """
 
 from __future__ import annotations

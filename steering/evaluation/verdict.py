@@ -267,32 +267,32 @@ def resample_knee_spreads(
     Args:
         per_resample: ``method``, ``resample`` and the curve columns (e.g.
             :func:`~steering.evaluation.resampled_tables.per_resample_mean_se_table`).
-        control_curve: The control's curve (``n_examples``, ``ci_low``, ``ci_high``), or None.
+        control_curve: The control's curve (``n_examples``, ``ci_low``, ``ci_high``), or None;
+            measured at fewer n than a method, it is pooled (:func:`control_reference`).
 
     Returns:
         ``{method: KneeSpread}`` for every method in the table (the control's too, if present).
 
     Raises:
-        ValueError: On missing columns, or a control curve that lacks a method's n_examples.
+        ValueError: On missing columns, or a resample whose n_examples differ from its
+            method's other resamples'.
     """
     require_columns(per_resample, ("method", "resample", *CURVE_COLUMNS), "per_resample")
-    control = None if control_curve is None else _sorted_curve(control_curve, "control curve")
     spreads = {}
     for method, rows in per_resample.groupby("method", sort=True):
         grid = sorted(int(n) for n in rows["n_examples"].unique())
+        c_low = c_high = None
+        if control_curve is not None:
+            reference, _ = control_reference(control_curve, pd.Series(grid), str(method))
+            c_low, c_high = reference["ci_low"], reference["ci_high"]
         knees = []
         for r, curve in rows.groupby("resample", sort=True):
             curve = _sorted_curve(curve, f"curve of {method!r} resample {r}")
-            c_low = c_high = None
-            if control is not None:
-                missing = sorted(set(curve["n_examples"]) - set(control["n_examples"]))
-                if missing:
-                    raise ValueError(
-                        f"the control curve has no rows at n_examples {missing}; run the "
-                        f"control at every scale of {method!r}"
-                    )
-                matched = control.set_index("n_examples").loc[curve["n_examples"]]
-                c_low, c_high = matched["ci_low"], matched["ci_high"]
+            if curve["n_examples"].astype(int).tolist() != grid:
+                raise ValueError(
+                    f"resample {r} of {method!r} has n_examples "
+                    f"{curve['n_examples'].astype(int).tolist()}, not the method's grid {grid}"
+                )
             knees.append(
                 guarded_knee(
                     curve["n_examples"],

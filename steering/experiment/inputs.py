@@ -72,12 +72,26 @@ def concept_file(concepts_dir: str | Path, concept: str) -> Path:
 
 
 def load_examples(
-    concepts_dir: str | Path, concepts: Sequence[str], needed: int
+    concepts_dir: str | Path, concepts: Sequence[str], needed: int, held_out: int = 0
 ) -> tuple[dict[str, list[str]], list[str]]:
-    """Read ``needed`` examples per concept and of the neutral set.
+    """Read the whole pool of examples of each concept and of the neutral set.
+
+    Every line is returned (line ``i`` of a file is example ``i``, 0-based): a fit draws its
+    subsets from the pool (:mod:`steering.evaluation.resampling`), never a fixed prefix.
+
+    Args:
+        concepts_dir: Folder with ``<concept>.txt`` and ``neutral.txt``.
+        concepts: The concepts' names.
+        needed: The largest number of examples a fit uses (max of ``n_examples`` and
+            ``ablation.n_examples``).
+        held_out: Examples held out of every fit (``data.held_out_examples``).
+
+    Returns:
+        ``(concept -> its pool of examples, the neutral pool)``.
 
     Raises:
-        ConfigError: A file is missing or has fewer than ``needed`` examples.
+        ConfigError: A file is missing or has fewer than ``needed + held_out`` examples (the
+            message names the file, its count and the keys to change).
     """
     examples: dict[str, list[str]] = {}
     for concept in concepts:
@@ -90,12 +104,14 @@ def load_examples(
                 "example per line) or remove the concept from 'concepts'."
             )
         lines = read_lines(path, "example")
-        if len(lines) < needed:
+        if len(lines) < needed + held_out:
             raise ConfigError(
-                f"{path} has {len(lines)} examples but the largest 'n_examples' needs {needed}; "
-                f"add {needed - len(lines)} more or lower 'n_examples'."
+                f"{path} has {len(lines)} examples but the largest n_examples ({needed}) plus "
+                f"'data.held_out_examples' ({held_out}) need {needed + held_out}; add "
+                f"{needed + held_out - len(lines)} more examples, or lower 'n_examples' / "
+                "'ablation.n_examples' or 'data.held_out_examples'."
             )
-        examples[concept] = lines[:needed]
+        examples[concept] = lines
     neutral = examples.pop(NEUTRAL)
     return examples, neutral
 

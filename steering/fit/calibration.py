@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,6 +103,37 @@ def calibrate_norm(
         batch_size=batch_size,
         layer_template=layer_template,
     )["_"]
+
+
+def reuse_calibration(
+    calibrated: Mapping[str, Mapping[str, Any]], raw_norms: Mapping[str, float], source: str
+) -> dict[str, Calibration]:
+    """Apply each concept's calibrated multiple to another fit's raw norms, generating nothing.
+
+    The search costs a batched generation per fit and does not depend on which examples were
+    used, so the workflow runs it on a job's first resample and reuses its multiples.
+
+    Args:
+        calibrated: Concept -> a :meth:`Calibration.as_dict` (its ``multiple`` and
+            ``degraded`` are reused).
+        raw_norms: Concept -> this fit's raw norm ``|v|``.
+        source: Where the multiples were calibrated, for the note (e.g. ``"resample 0"``).
+
+    Raises:
+        ValueError: When the concepts differ.
+    """
+    if set(calibrated) != set(raw_norms):
+        raise ValueError(
+            f"calibrated concepts {sorted(calibrated)} differ from the fit's {sorted(raw_norms)}"
+        )
+    out = {}
+    for name, info in calibrated.items():
+        multiple = float(info["multiple"])
+        note = f"multiple {multiple:g} calibrated on {source}, applied to this fit's |v|"
+        out[name] = Calibration(
+            multiple, multiple * raw_norms[name], degraded=bool(info["degraded"]), note=note
+        )
+    return out
 
 
 def calibrate_norms(

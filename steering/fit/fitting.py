@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from steering.fit.calibration import CalibrationSettings, calibrate_norms
+from steering.fit.calibration import CalibrationSettings, calibrate_norms, reuse_calibration
 from steering.fit.directions import DirectionSettings, fit_directions
 from steering.fit.report import FitReport, fit_report
 from steering.fit.vectors import SteeringVector
@@ -31,9 +32,16 @@ def fit_vectors(
     calibration: CalibrationSettings,
     batch_size: int = 16,
     layer_template: str | None = None,
+    reuse: Mapping[str, Mapping[str, Any]] | None = None,
+    reuse_source: str = "another fit",
 ) -> tuple[dict[str, SteeringVector], FitReport]:
     """Fit one direction per concept with ``method``, calibrate its strength-1 norm by
     generating on ``task_prompts`` at ``layer``, and log the report's warnings.
+
+    With ``reuse`` (concept -> a calibration's dict, e.g. another resample's
+    ``report.calibration``), no calibration search runs: each concept's multiple is applied to
+    this fit's raw norm (:func:`~steering.fit.calibration.reuse_calibration`, noted as coming
+    from ``reuse_source``).
 
     Returns:
         ``(concept -> vector, the fit's report)``.
@@ -47,16 +55,20 @@ def fit_vectors(
     )
     units = directions.unit_directions()
     raw_norms = directions.raw_norms
-    calibrations = calibrate_norms(
-        model,
-        tokenizer,
-        layer=layer,
-        directions=units,
-        raw_norms=raw_norms,
-        prompts=task_prompts,
-        settings=calibration,
-        batch_size=max(batch_size, 1),
-        layer_template=layer_template,
+    calibrations = (
+        reuse_calibration(reuse, raw_norms, reuse_source)
+        if reuse
+        else calibrate_norms(
+            model,
+            tokenizer,
+            layer=layer,
+            directions=units,
+            raw_norms=raw_norms,
+            prompts=task_prompts,
+            settings=calibration,
+            batch_size=max(batch_size, 1),
+            layer_template=layer_template,
+        )
     )
     report = fit_report(directions, calibrations, layer=layer)
     vectors = {

@@ -28,7 +28,12 @@ from steering.fit.fitting import fit_vectors
 from steering.fit.report import FitReport
 from steering.fit.steered_generation import steered_rows
 from steering.fit.validation import check_finite_activations, validate_examples
-from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vector_files import (
+    VectorFileError,
+    load_resampled_vectors,
+    pick_resample,
+    save_vectors,
+)
 from steering.fit.vectors import SteeringVector
 from steering.provenance import hash_texts, library_version
 
@@ -150,6 +155,8 @@ class ManifoldSteerer:
         *,
         examples_sha256: Mapping[str, str] | None = None,
         n_examples: int | None = None,
+        reuse_calibration: Mapping[str, Mapping[str, Any]] | None = None,
+        reuse_source: str = "another fit",
     ) -> FitReport:
         """Fit from precomputed activations, then calibrate strength 1.0 on ``task_prompts``.
 
@@ -162,6 +169,10 @@ class ManifoldSteerer:
             examples_sha256: Hashes of the examples, stored in the metadata.
             n_examples: Examples per concept, stored in the metadata (the workflow slices one
                 collection to several sizes).
+            reuse_calibration: Concept -> another fit's calibration (its report's
+                ``calibration``): its multiples are applied to this fit's raw norms and no
+                calibration search runs (see :func:`steering.fit.fitting.fit_vectors`).
+            reuse_source: Where those multiples come from, for the notes.
         """
         for name, array in (
             *((f"concept {c!r}", a) for c, a in concept_acts.items()),
@@ -183,6 +194,8 @@ class ManifoldSteerer:
                 calibration=self.calibration,
                 batch_size=self.batch_size,
                 layer_template=self.layer_template,
+                reuse=reuse_calibration,
+                reuse_source=reuse_source,
             )
         report = report.with_cost(peak.seconds, peak.peak_mb, peak.kind)
         self.metadata = {
@@ -276,6 +289,7 @@ class ManifoldSteerer:
         tokenizer: PreTrainedTokenizerBase,
         *,
         expect_layer: int | None = None,
+        resample: int | None = 0,
         **kwargs: Any,
     ) -> ManifoldSteerer:
         """Load vectors saved by :meth:`save`, refusing files fitted on another model or layer.
@@ -286,11 +300,15 @@ class ManifoldSteerer:
             tokenizer: Its tokenizer.
             expect_layer: The layer the vectors must have been fitted at (negative counts from
                 the end, resolved with ``layer_template``); ``None`` accepts the file's layer.
+            resample: Which resample's vectors to load (a file holds
+                ``metadata["n_resamples"]``); ``None`` loads all of them, keyed
+                ``r<r>/<concept>`` (:func:`~steering.fit.vector_files.tensor_name`), so that
+                one batched generation can steer rows with any resample's vectors.
             **kwargs: Other constructor arguments (``layer_template``, ``batch_size``, ...).
 
         Raises:
-            VectorFileError: The file is missing or corrupt, or fitted on another model, layer
-                or hidden size.
+            VectorFileError: The file is missing or corrupt, fitted on another model, layer
+                or hidden size, or lacks ``resample``.
         """
         identity = model_identity(model)["model_id"]
         layer = (
@@ -298,7 +316,8 @@ class ManifoldSteerer:
             if expect_layer is None
             else resolve_layer(model, expect_layer, kwargs.get("layer_template"))
         )
-        vectors, meta = load_vectors(path, expect_model=identity, expect_layer=layer)
+        sets, meta = load_resampled_vectors(path, expect_model=identity, expect_layer=layer)
+        vectors = pick_resample(sets, resample, path)
         hidden = int(model.get_input_embeddings().weight.shape[1])  # type: ignore[index]
         if meta.get("hidden_size") not in (None, hidden):
             raise VectorFileError(

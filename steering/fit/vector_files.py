@@ -1,5 +1,10 @@
 """The files of a set of steering vectors: safetensors + JSON, checksummed, crash-safe.
 
+A set holds one or more RESAMPLES (the same concepts fitted on different seeded example
+subsets, see :mod:`steering.evaluation.resampling`): the tensor of concept ``c`` in resample
+``r`` is named ``r<r>/<c>`` and the JSON lists ``resamples`` (one ``{concept: info}`` per
+resample). A plain ``{concept: vector}`` mapping is saved as a single resample.
+
 A saved set is ``<name>.safetensors`` (the unit directions) and ``<name>.json`` (norms,
 calibration, provenance), where ``<name>`` is the path given, suffix included: ``animal.v2``
 and ``animal.v3`` are two sets, never one. Integrity: the JSON carries ``tensors_sha256`` (over
@@ -12,12 +17,10 @@ place of the stale JSON (with a warning). Norms must be finite and > 0, on save 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -26,18 +29,30 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
+from steering.fit.vector_integrity import FORMAT_VERSION, VectorFileError, check_format, check_norms
+from steering.fit.vector_integrity import meta_digest as _meta_digest
+from steering.fit.vector_integrity import tensors_digest as _tensors_digest
 from steering.fit.vectors import SteeringVector, check_norm
 from steering.io import atomic_path
 
+__all__ = [
+    "FORMAT_VERSION",
+    "VectorFileError",
+    "VectorSet",
+    "load_resampled_vectors",
+    "load_vectors",
+    "pick_resample",
+    "save_vectors",
+    "tensor_name",
+    "vector_paths",
+]
+
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
-"""2: the key "scale" became "full_strength_norm"; 3: content and metadata checksums, the
-metadata embedded in the safetensors file, and ``<name>.json`` next to ``<name>`` (no more
-``with_suffix``)."""
+VectorSet = Mapping[str, SteeringVector]
+"""Concept name -> its vector: one resample of a saved set."""
 
 _EMBEDDED_KEY = "steering_meta"
-_NORMS = ("full_strength_norm", "raw_norm")
 
 
 def vector_paths(path: str | Path) -> tuple[Path, Path]:
@@ -58,35 +73,21 @@ def vector_paths(path: str | Path) -> tuple[Path, Path]:
     return base.with_name(name + ".json"), base.with_name(name + ".safetensors")
 
 
-class VectorFileError(ValueError):
-    """A vectors file is missing, corrupt, or was fitted for another model or layer."""
-
-
-def _tensors_digest(tensors: Mapping[str, np.ndarray]) -> str:
-    """Hex sha256 over the tensors' names, dtypes, shapes and contents (not the file bytes)."""
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
-        digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode("utf-8"))
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def _meta_digest(meta: Mapping[str, Any]) -> str:
-    """Hex sha256 over every metadata field but ``meta_sha256`` itself (canonical JSON)."""
-    body = {key: value for key, value in meta.items() if key != "meta_sha256"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=float)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def _fsync(path: Path) -> None:
     """Flush ``path`` to disk, so a crash after the rename cannot leave it empty."""
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
 
 
+def tensor_name(resample: int, concept: str) -> str:
+    """The safetensors name of ``concept``'s direction in resample ``resample``."""
+    return f"r{resample}/{concept}"
+
+
 def save_vectors(
-    path: str | Path, vectors: Mapping[str, SteeringVector], metadata: Mapping[str, Any]
+    path: str | Path,
+    vectors: VectorSet | Sequence[VectorSet],
+    metadata: Mapping[str, Any],
 ) -> None:
     """Write ``<path>.safetensors`` (directions) and ``<path>.json`` (everything else).
 
@@ -94,23 +95,42 @@ def save_vectors(
     name and renamed. The tensors file goes first and embeds the full metadata, so a save
     interrupted before the JSON is renamed leaves a pair that still loads (see the module doc).
 
+    Args:
+        path: The set's path (suffixes are appended).
+        vectors: One ``{concept: vector}`` mapping (one resample), or one per resample.
+        metadata: Provenance and fit details stored in the JSON (``n_resamples`` and
+            ``resamples`` are set here).
+
     Raises:
-        ValueError: A vector's norm is not finite and > 0 (the message names the concept).
+        ValueError: A vector's norm is not finite and > 0 (the message names the concept and
+            resample), or there are no resamples.
     """
     json_path, tensor_path = vector_paths(path)
-    for name, vector in vectors.items():
-        check_norm(vector.full_strength_norm, f"vector {name!r}")
+    sets = [vectors] if isinstance(vectors, Mapping) else list(vectors)
+    if not sets:
+        raise ValueError(f"No resamples to save to {json_path}; pass at least one vector set.")
+    for r, vector_set in enumerate(sets):
+        for name, vector in vector_set.items():
+            where = f" of resample {r}" if len(sets) > 1 else ""
+            check_norm(vector.full_strength_norm, f"vector {name!r}{where}")
     tensors = {
-        name: np.ascontiguousarray(v.direction, dtype=np.float32) for name, v in vectors.items()
+        tensor_name(r, name): np.ascontiguousarray(v.direction, dtype=np.float32)
+        for r, vector_set in enumerate(sets)
+        for name, v in vector_set.items()
     }
     meta = {
         **dict(metadata),
         "format_version": FORMAT_VERSION,
-        "vectors": {
-            name: {k: val for k, val in asdict(v).items() if k != "direction"}
-            for name, v in vectors.items()
-        },
+        "n_resamples": len(sets),
+        "resamples": [
+            {
+                name: {k: val for k, val in asdict(v).items() if k != "direction"}
+                for name, v in vector_set.items()
+            }
+            for vector_set in sets
+        ],
     }
+    meta.pop("vectors", None)
     meta.pop("meta_sha256", None)
     meta["tensors_sha256"] = _tensors_digest(tensors)
     meta = json.loads(json.dumps(meta, default=float))  # the values exactly as read back
@@ -145,62 +165,84 @@ def _read_tensors(tensor_path: Path) -> tuple[dict[str, np.ndarray], dict[str, A
     return tensors, embedded if isinstance(embedded, dict) else None
 
 
-def _check_format(meta: Mapping[str, Any], json_path: Path) -> None:
-    """Refuse another format version or metadata failing its checksum."""
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise VectorFileError(
-            f"{json_path} has format version {meta.get('format_version')}, but this library "
-            f"reads version {FORMAT_VERSION}; refit the vectors."
-        )
-    if meta.get("meta_sha256") != _meta_digest(meta):
-        raise VectorFileError(
-            f"{json_path} fails its metadata checksum (meta_sha256): a field such as a norm "
-            "was edited or the file is corrupt; refit the vectors (or save them again)."
-        )
-
-
-def _check_norms(name: str, info: Mapping[str, Any], json_path: Path) -> None:
-    """Refuse a stored norm that is not finite (and > 0 for the strength-1 norm)."""
-    for key in _NORMS:
-        value = info.get(key)
-        positive = key == "full_strength_norm"
-        number = (
-            float(value)
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else math.nan
-        )
-        if not math.isfinite(number) or number < 0 or (positive and number == 0):
-            raise VectorFileError(
-                f"{key} of vector {name!r} in {json_path} is {value!r}; it must be a finite "
-                f"number {'> 0' if positive else '>= 0'}. Refit the vectors."
-            )
-
-
 def _vectors_from(
     meta: Mapping[str, Any], tensors: Mapping[str, np.ndarray], json_path: Path
-) -> dict[str, SteeringVector]:
-    """Build the vectors, refusing a missing or non-finite direction and a bad norm."""
-    vectors = {}
-    for name, info in meta["vectors"].items():
-        if name not in tensors:
-            raise VectorFileError(
-                f"{json_path} lists vector {name!r} but its tensors file has only "
-                f"{sorted(tensors)}; refit the vectors."
-            )
-        direction = tensors[name]
-        if direction.ndim != 1 or not np.isfinite(direction).all():
-            raise VectorFileError(
-                f"direction {name!r} in {json_path} is not a finite 1-D vector; refit the vectors."
-            )
-        _check_norms(name, info, json_path)
-        vectors[name] = SteeringVector(direction=direction, **info)
-    return vectors
+) -> list[dict[str, SteeringVector]]:
+    """Build every resample's vectors, refusing a missing or non-finite direction and a bad
+    norm."""
+    sets = meta.get("resamples")
+    if not isinstance(sets, list) or not sets or not all(isinstance(x, dict) for x in sets):
+        raise VectorFileError(
+            f"{json_path} has no list of resamples; the file is corrupt, refit the vectors."
+        )
+    out = []
+    for r, infos in enumerate(sets):
+        vectors = {}
+        for name, info in infos.items():
+            key = tensor_name(r, name)
+            if key not in tensors:
+                raise VectorFileError(
+                    f"{json_path} lists vector {name!r} of resample {r} but its tensors file "
+                    f"has only {sorted(tensors)}; refit the vectors."
+                )
+            direction = tensors[key]
+            if direction.ndim != 1 or not np.isfinite(direction).all():
+                raise VectorFileError(
+                    f"direction {name!r} of resample {r} in {json_path} is not a finite 1-D "
+                    "vector; refit the vectors."
+                )
+            check_norms(name, info, json_path)
+            vectors[name] = SteeringVector(direction=direction, **info)
+        out.append(vectors)
+    return out
 
 
 def load_vectors(
-    path: str | Path, *, expect_model: str | None = None, expect_layer: int | None = None
+    path: str | Path,
+    *,
+    expect_model: str | None = None,
+    expect_layer: int | None = None,
+    resample: int = 0,
 ) -> tuple[dict[str, SteeringVector], dict[str, Any]]:
-    """Read vectors written by :func:`save_vectors`, refusing a mismatched or corrupt file.
+    """One resample's vectors of a set written by :func:`save_vectors` (see
+    :func:`load_resampled_vectors` for the refusals); the file holds ``meta["n_resamples"]``.
+
+    Raises:
+        VectorFileError: As :func:`load_resampled_vectors`, or ``resample`` is not in the file.
+    """
+    sets, meta = load_resampled_vectors(path, expect_model=expect_model, expect_layer=expect_layer)
+    if resample is None:
+        raise VectorFileError("pass a resample number; load_resampled_vectors reads them all.")
+    return pick_resample(sets, resample, path), meta
+
+
+def pick_resample(
+    sets: Sequence[Mapping[str, SteeringVector]], resample: int | None, path: str | Path
+) -> dict[str, SteeringVector]:
+    """Resample ``resample``'s vectors of ``sets``, or (``None``) every resample's, keyed
+    :func:`tensor_name` (``r<r>/<concept>``) so one batched generation can use any of them.
+
+    Raises:
+        VectorFileError: ``resample`` is not one of the set's (``path`` names the file).
+    """
+    if resample is None:
+        return {tensor_name(r, c): v for r, vectors in enumerate(sets) for c, v in vectors.items()}
+    if isinstance(resample, bool) or not isinstance(resample, int) or not 0 <= resample < len(sets):
+        raise VectorFileError(
+            f"{vector_paths(path)[0]} holds resamples 0..{len(sets) - 1}, not {resample!r}; "
+            "pass one of those or None for all."
+        )
+    return dict(sets[resample])
+
+
+def load_resampled_vectors(
+    path: str | Path, *, expect_model: str | None = None, expect_layer: int | None = None
+) -> tuple[list[dict[str, SteeringVector]], dict[str, Any]]:
+    """Every resample's vectors of a set written by :func:`save_vectors`, refusing a
+    mismatched or corrupt file.
+
+    Returns:
+        ``([{concept: vector} per resample], metadata)``.
 
     Raises:
         VectorFileError: A file is missing or corrupt (a checksum fails, a norm is not finite
@@ -220,7 +262,7 @@ def load_vectors(
         ) from error
     if not isinstance(meta, dict):
         raise VectorFileError(f"{json_path} is not a JSON object; refit the vectors.")
-    _check_format(meta, json_path)
+    check_format(meta, json_path)
     digest = _tensors_digest(tensors)
     if meta.get("tensors_sha256") != digest:
         if (

@@ -36,7 +36,9 @@ def plot_training_curve(
 
     Args:
         se_table: Output of :func:`steering.evaluation.tables.se_table`.
-        mean_table: Output of :func:`steering.evaluation.tables.mean_se_table`.
+        mean_table: Output of :func:`steering.evaluation.tables.mean_se_table`, or of
+            :func:`steering.evaluation.resampled_tables.resampled_mean_se_table` (its
+            hierarchical interval is drawn and labelled so).
         knee: The knee to mark (a vertical line), or a knee with ``n_examples=None`` (noted in
             text).
         path: Target PNG path.
@@ -74,7 +76,11 @@ def plot_training_curve(
         mean["ci_high"],
         color="black",
         alpha=0.15,
-        label="mean 95% CI (prompt bootstrap)",
+        label=(
+            "mean 95% CI (resamples, then prompts)"
+            if "n_resamples" in mean.columns
+            else "mean 95% CI (prompt bootstrap)"
+        ),
     )
     ax.plot(
         mean["n_examples"], mean["mean_se"], color="black", marker="s", linewidth=2.5, label="mean"

@@ -13,7 +13,7 @@ from typing import Any, Final
 import pandas as pd
 
 from steering.evaluation.coherence import require_columns
-from steering.evaluation.knee import Knee
+from steering.evaluation.knee import Knee, KneeSpread
 from steering.io import atomic_path
 from steering.reporting.markdown import markdown_table
 from steering.reporting.redaction import scrub, secret_values
@@ -26,7 +26,7 @@ from steering.reporting.sections import (
     reference_section,
     se_section,
 )
-from steering.reporting.verdicts import lexical_section, verdict_section
+from steering.reporting.verdicts import knee_spread_section, lexical_section, verdict_section
 
 AUROC_THRESHOLD: Final[float] = 0.8
 
@@ -51,6 +51,8 @@ def write_report(
     lexical: pd.DataFrame | None = None,
     unchecked_concepts: Sequence[str] = (),
     auroc_threshold: float = AUROC_THRESHOLD,
+    knee_spreads: Mapping[str, KneeSpread] | None = None,
+    knee_spread_blocked: str = "",
 ) -> Path:
     """Write the Markdown report atomically.
 
@@ -80,6 +82,10 @@ def write_report(
             (:func:`steering.evaluation.lexicon.lexical_summary` rows), or None to leave it out.
         unchecked_concepts: Concepts without a word list (named in that section).
         auroc_threshold: Judge AUROC below which a warning is printed.
+        knee_spreads: Per method, the knees of its resamples
+            (:func:`steering.evaluation.verdict.resample_knee_spreads`), or None to leave the
+            section out.
+        knee_spread_blocked: Why no knee per resample was sought (e.g. the judge failed).
 
     Returns:
         The written path.
@@ -129,6 +135,11 @@ def write_report(
         markdown_table(control_table),
         "",
         *verdict_section(verdicts),
+        *(
+            knee_spread_section(knee_spreads, knee_spread_blocked)
+            if knee_spreads is not None
+            else []
+        ),
         *(lexical_section(lexical, unchecked_concepts) if lexical is not None else []),
         *conclusion_section(
             knee=knee,
@@ -139,6 +150,7 @@ def write_report(
             method=primary_method,
             judge_caveat=judge_caveat,
             reference_is_judge=reference_is_judge,
+            spread=(knee_spreads or {}).get(primary_method),
         ),
     ]
     text = scrub("\n".join(lines), secret_values(config))

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from steering.evaluation.knee import Knee
+from steering.evaluation.knee import Knee, KneeSpread
 from steering.reporting.markdown import config_value, fmt, markdown_table, percent, with_ci
 from steering.reporting.redaction import redact_config
 
@@ -120,7 +120,13 @@ def se_section(se_table: pd.DataFrame, mean_table: pd.DataFrame, method: str) ->
         "## Steering effectiveness",
         "",
         "SE = 0.5 * (rho + r) * coherence_rate, with rho = Spearman(delta, strength), "
-        "r = Pearson(delta, reference); 95% CIs from a bootstrap over prompts.",
+        "r = Pearson(delta, reference). "
+        + (
+            "The mean's 95% CI is a hierarchical bootstrap over the resampled example subsets, "
+            "then prompts; a concept's SE pools its resamples (95% CI over prompts)."
+            if "n_resamples" in mean_table.columns
+            else "95% CIs from a bootstrap over prompts."
+        ),
         "",
         f"### Mean over concepts by examples per concept ({method})",
         "",
@@ -218,8 +224,10 @@ def conclusion_section(
     method: str,
     judge_caveat: str,
     reference_is_judge: bool,
+    spread: KneeSpread | None = None,
 ) -> list[str]:
-    """The knee, SE, coherence and cost there, and the caveats, in one paragraph."""
+    """The knee, SE, coherence and cost there, and the caveats, in one paragraph (with
+    ``spread``, whether the resamples' knees agree)."""
     parts: list[str] = []
     mean = mean_table.loc[mean_table["method"] == method]
     if knee.n_examples is not None:
@@ -240,6 +248,11 @@ def conclusion_section(
         )
     else:
         parts.append(f"The noise-aware criterion finds no knee ({knee_noise.reason}).")
+    if spread is not None:
+        word = "stable" if spread.stable else "unstable"
+        parts.append(
+            f"Across the resampled example subsets the knee is **{word}** ({spread.reason})."
+        )
     if focus is not None:
         at = _rows_at(mean, focus, method)
         if not at.empty:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from steering.evaluation.knee import KneeSpread
 from steering.reporting.markdown import markdown_table
 
 
@@ -25,6 +26,35 @@ def verdict_section(verdicts: pd.DataFrame) -> list[str]:
         # An inconclusive verdict's text already is its reason; say only what it adds.
         extra = row.reason.removeprefix(row.text.removeprefix("inconclusive: ")).lstrip("; ")
         lines.append(f"- **{row.method}**: {row.text}" + (f" ({extra})." if extra else "."))
+    return [*lines, ""]
+
+
+def knee_spread_section(spreads: Mapping[str, KneeSpread], blocked: str = "") -> list[str]:
+    """Per method, the knee of each resample's curve and whether they agree.
+
+    Args:
+        spreads: Method -> :func:`~steering.evaluation.knee.knee_spread` of its resamples'
+            knees (methods measured at several n).
+        blocked: Why no knee per resample was sought (e.g. the judge failed), or "".
+    """
+    lines = ["## Knee per resample", ""]
+    if blocked:
+        return [*lines, f"No knee per resample is claimed: {blocked}.", ""]
+    if not spreads:
+        return [*lines, "No method was measured at several n_examples: no knee to compare.", ""]
+    lines += [
+        "Each resample (one seeded random subset of the examples per n, nested within the "
+        "resample) has its own curve and knee; no knee is claimed on a resample's curve that "
+        "is flat within its intervals or at the control. The knee is **stable** only if every "
+        "resample's knee is within one n step of the others; otherwise it is unstable, and the "
+        "curve's knee depends on which examples were picked.",
+        "",
+    ]
+    for method, spread in sorted(spreads.items()):
+        knees = ", ".join("none" if k is None else str(k) for k in spread.knees)
+        word = "stable" if spread.stable else "unstable"
+        reason = spread.reason.removeprefix(f"{word}: ")
+        lines.append(f"- **{method}**: knees per resample [{knees}]: {word} ({reason}).")
     return [*lines, ""]
 
 

@@ -9,6 +9,8 @@ from steering.evaluation.coherence import coherence_flags
 from steering.evaluation.effectiveness import steering_effectiveness
 from steering.evaluation.resampled_tables import (
     per_resample_mean_se_table,
+    per_resample_rows,
+    pooled_se_table,
     resampled_mean_se_table,
 )
 from steering.evaluation.tables import control_margin, mean_se_table, se_table
@@ -169,3 +171,21 @@ def test_resampled_tables_need_the_resample_column() -> None:
         resampled_mean_se_table(df, n_boot=5, seed=0, **SETTINGS)
     with pytest.raises(ValueError, match="every row's resample is missing"):
         per_resample_mean_se_table(df.assign(resample=float("nan")), n_boot=5, seed=0, **SETTINGS)
+
+
+def test_pooled_se_counts_the_baseline_once_per_resample() -> None:
+    df = _resampled((0.5, 0.1))
+    rows = per_resample_rows(df)
+    n_base = int(df["resample"].isna().sum())
+    assert len(rows) == len(df) + n_base  # the shared baseline joins both resamples
+    assert rows["resample"].dtype.kind == "i" and set(rows["resample"]) == {0, 1}
+    for r in (0, 1):
+        own = rows[rows["resample"] == r]
+        assert int((own.strength == 0).sum()) == n_base
+    pooled = pooled_se_table(df, n_boot=20, seed=0, **SETTINGS)
+    assert pooled[["method", "n_examples", "concept"]].values.tolist() == [
+        ["dual", 4, c] for c in sorted(set(df.concept))
+    ]
+    assert pooled["n"].tolist() == rows.groupby("concept").size().tolist()
+    expected = se_table(rows, n_boot=20, seed=0, **SETTINGS)
+    pd.testing.assert_frame_equal(pooled, expected)

@@ -124,8 +124,13 @@ def test_resample_knee_spreads_from_per_resample_curves() -> None:
     assert spreads["dual"].knees == (8, 8) and spreads["dual"].stable
     assert spreads["manifold"].knees == (8, None) and not spreads["manifold"].stable
     assert spreads["flat"].knees == (None, None)  # at the control: no knee is claimed
-    with pytest.raises(ValueError, match="control curve has no rows at n_examples"):
-        resample_knee_spreads(per_resample, CONTROL.iloc[:3])
+    # A control measured at one n (the ablation's) is pooled into the reference at every n.
+    pooled = resample_knee_spreads(per_resample, CONTROL.iloc[[3]])
+    assert pooled["flat"].knees == (None, None) and pooled["dual"].knees == (8, 8)
+    drop = (per_resample["method"] == "dual") & (per_resample["resample"] == 1)
+    ragged = per_resample[~(drop & (per_resample["n_examples"] == 2))]
+    with pytest.raises(ValueError, match="resample 1 of 'dual' has n_examples"):
+        resample_knee_spreads(ragged, CONTROL)
 
 
 def test_one_measured_n_claims_no_saturation() -> None:

@@ -201,7 +201,7 @@ def test_load_refuses_a_nan_norm(llama: TinyModel, tokenizer, tmp_path) -> None:
     steerer.save(tmp_path / "v")
     meta_path = tmp_path / "v.json"
     meta = json.loads(meta_path.read_text())
-    meta["vectors"]["animal"]["full_strength_norm"] = float("nan")
+    meta["resamples"][0]["animal"]["full_strength_norm"] = float("nan")
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(VectorFileError, match="v.json"):
         ManifoldSteerer.load(tmp_path / "v", llama.model, tokenizer)

@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from steering.fit.vector_files import VectorFileError, load_vectors, save_vectors
+from steering.fit.vector_files import (
+    VectorFileError,
+    load_resampled_vectors,
+    load_vectors,
+    save_vectors,
+)
 from steering.fit.vectors import SteeringVector, export_control_vector_gguf
 
 HIDDEN = 32
@@ -44,7 +49,7 @@ def test_round_trip(saved) -> None:
             vector.concept,
         )
         assert dict(got.calibration) == {"multiple": 1.5}
-    assert meta["layer"] == 2 and meta["format_version"] == 3
+    assert meta["layer"] == 2 and meta["format_version"] == 4 and meta["n_resamples"] == 1
 
 
 def test_added_vector_and_tensor(saved) -> None:
@@ -99,11 +104,11 @@ def test_older_format_is_refused(saved) -> None:
     base, _ = saved
     meta_path = base.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
-    assert meta["format_version"] == 3
-    assert "full_strength_norm" in meta["vectors"]["animal"]
-    meta["format_version"] = 1
+    assert meta["format_version"] == 4
+    assert "full_strength_norm" in meta["resamples"][0]["animal"]
+    meta["format_version"] = 3  # one set of vectors, before resamples
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(VectorFileError, match="format version 1.*reads version 3; refit"):
+    with pytest.raises(VectorFileError, match="format version 3.*reads version 4.*rerun the fit"):
         load_vectors(base)
 
 
@@ -195,7 +200,7 @@ def test_edited_json_field_fails_the_metadata_checksum(saved, field, value) -> N
     base, _ = saved
     meta_path = base.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
-    meta["vectors"]["animal"][field] = value
+    meta["resamples"][0]["animal"][field] = value
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(VectorFileError, match="vecs.json fails its metadata checksum"):
         load_vectors(base)
@@ -218,7 +223,7 @@ def test_bad_norm_is_refused_on_load_even_with_a_valid_checksum(saved, norm) -> 
     base, _ = saved
     meta_path = base.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
-    meta["vectors"]["animal"]["full_strength_norm"] = norm
+    meta["resamples"][0]["animal"]["full_strength_norm"] = norm
     meta["meta_sha256"] = _meta_digest(meta)  # a writer that checksummed a bad value
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(VectorFileError, match=r"full_strength_norm of vector 'animal'.*finite"):
@@ -233,3 +238,35 @@ def test_bad_norm_is_refused_on_save_and_override(tmp_path, norm) -> None:
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="finite number > 0"):
         vector.with_full_strength_norm(norm)
+
+
+def test_resamples_round_trip_with_checksums(tmp_path) -> None:
+    sets = [
+        {c: _vector(c, 10 * r + i) for i, c in enumerate(("animal", "person"))} for r in range(3)
+    ]
+    base = tmp_path / "resampled"
+    save_vectors(base, sets, {"model_id": "m", "layer": 1, "subsets": {"animal": [[0, 2]] * 3}})
+    loaded, meta = load_resampled_vectors(base, expect_model="m", expect_layer=1)
+    assert meta["n_resamples"] == 3 and meta["subsets"]["animal"] == [[0, 2]] * 3
+    for r, vectors in enumerate(sets):
+        for name, vector in vectors.items():
+            np.testing.assert_array_equal(loaded[r][name].direction, vector.direction)
+            assert loaded[r][name].full_strength_norm == vector.full_strength_norm
+    one, _ = load_vectors(base, resample=2)
+    np.testing.assert_array_equal(one["person"].direction, sets[2]["person"].direction)
+    with pytest.raises(VectorFileError, match="holds resamples 0..2, not 3"):
+        load_vectors(base, resample=3)
+    # An edited norm of a later resample fails the metadata checksum like any other field.
+    meta_path = base.with_suffix(".json")
+    edited = json.loads(meta_path.read_text())
+    edited["resamples"][2]["animal"]["full_strength_norm"] = 99.0
+    meta_path.write_text(json.dumps(edited))
+    with pytest.raises(VectorFileError, match="metadata checksum"):
+        load_resampled_vectors(base)
+
+
+def test_bad_norm_of_a_later_resample_names_it(tmp_path) -> None:
+    good = {"animal": _vector("animal", 0)}
+    bad = {"animal": replace(_vector("animal", 1), full_strength_norm=float("nan"))}
+    with pytest.raises(ValueError, match="vector 'animal' of resample 1 is nan"):
+        save_vectors(tmp_path / "v", [good, bad], {})

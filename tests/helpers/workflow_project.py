@@ -1,5 +1,6 @@
-"""A tiny, fast project for workflow tests: a random-weight model saved to disk, two concepts,
-n_examples 2 and 4, two strengths, a few tokens. Used by the workflow, robustness and cluster
+"""A tiny, fast project for workflow tests: a random-weight model saved to disk, two concepts
+of 8 examples (2 held out), n_examples 2 and 4, two resamples, one non-zero strength, a few
+tokens. Used by the workflow, robustness and cluster
 tests, which share finished runs of it (the session fixtures ``tiny_run`` and ``small_run`` in
 tests/conftest.py): a test that changes results works on a :func:`copy_run` of one."""
 
@@ -54,8 +55,10 @@ def tiny_config(model_dir: Path) -> dict:
         "model": {"name": str(model_dir), "layer": 1},
         "allow_external_paths": True,
         "concepts": {c: {"description": f"{c}s", "opposite": f"no {c}s"} for c in CONCEPTS},
+        "data": {"held_out_examples": 2},
+        "resamples": 2,
         "n_examples": [2, 4],
-        "strengths": [-1.0, 0.0, 1.0],
+        "strengths": [0.0, 1.0],  # 2 resamples x 1 strength: as many rows as 1 x 2
         "generation": {"max_new_tokens": 4, "batch_size": 8},
         "fit": {"manifold_tokens": 4, "min_manifold_samples": 4, "batch_size": 8},
         "calibration": {
@@ -88,7 +91,7 @@ def make_project(root: Path, model_dir: Path, **changes: object) -> Path:
     data = root / "data"
     (data / "concepts").mkdir(parents=True, exist_ok=True)
     for name in (*CONCEPTS, "neutral"):
-        lines = (REPO / "data" / "concepts" / f"{name}.txt").read_text().splitlines()[:5]
+        lines = (REPO / "data" / "concepts" / f"{name}.txt").read_text().splitlines()[:8]
         (data / "concepts" / f"{name}.txt").write_text("\n".join(lines) + "\n")
     prompts = (REPO / "data" / "prompts.txt").read_text().splitlines()[:3]
     (data / "prompts.txt").write_text("\n".join(prompts) + "\n")

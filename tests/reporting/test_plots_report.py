@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from steering.evaluation.knee import Knee, find_knee, find_knee_noise_aware
+from steering.evaluation.knee import Knee, find_knee, find_knee_noise_aware, knee_spread
 from steering.evaluation.tables import control_margin, mean_se_table, se_table
 from steering.evaluation.verdict import verdict_table
 from steering.reporting.plots import (
@@ -260,3 +260,22 @@ def test_report_states_a_verdict_per_method(run: dict[str, object], tmp_path: Pa
     section = failed.split("## Verdicts", 1)[1].split("## Conclusion", 1)[0]
     assert "inconclusive: judge failed validation: AUROC below min_auroc 0.8 for" in section
     assert "saturates" not in section and "still improving" not in section
+
+
+def test_report_states_the_knee_of_each_resample(run: dict[str, object], tmp_path: Path) -> None:
+    grid = list(N_EXAMPLES)
+    spreads = {
+        "dual": knee_spread(grid, [grid[1], grid[1], grid[2]]),
+        "manifold": knee_spread(grid, [grid[0], None, grid[-1]]),
+    }
+    text = _report(run, tmp_path / "r.md", aurocs=[0.91, 0.85, 0.88], knee_spreads=spreads)
+    section = text.split("## Knee per resample", 1)[1].split("\n## ", 1)[0]
+    assert f"- **dual**: knees per resample [{grid[1]}, {grid[1]}, {grid[2]}]: stable" in section
+    assert "- **manifold**: knees per resample" in section and "none" in section
+    assert ": unstable (resample(s) [1] have no knee" in section
+    conclusion = text.split("## Conclusion", 1)[1]
+    assert "Across the resampled example subsets the knee is **stable**" in conclusion
+    blocked = _report(run, tmp_path / "b.md", aurocs=[0.91, 0.74, 0.88], knee_spreads={},
+                      knee_spread_blocked="judge failed validation")
+    assert "No knee per resample is claimed: judge failed validation." in blocked
+    assert "## Knee per resample" not in _report(run, tmp_path / "n.md", aurocs=[0.9] * 3)

@@ -403,7 +403,8 @@ def test_the_shipped_config_and_data_pass_the_strict_readers() -> None:
     files += [load_config_file(path) for path in sorted((REPO / "config").glob("*.yaml"))]
     config = validate_config(files[0], SCHEMA, file_configs=files[:1])
     data = REPO / "data"
-    load_examples(data / "concepts", list(config["concepts"]), max(config["n_examples"]))
+    load_examples(data / "concepts", list(config["concepts"]), max(config["n_examples"]),
+                  config["data"]["held_out_examples"])
     load_prompts(data / "prompts.txt")
     assert len(load_rubrics(data / "judge_shots.yaml", config["concepts"])) == 15
     assert len(load_judge_checks(data / "judge_checks.jsonl")) > 0

@@ -475,14 +475,14 @@ CASES: list[Case] = [
         "examples-too-few",
         lambda ctx: examples(ctx, animal="a cat\na dog\na cow\n"),
         ConfigError,
-        r"animal\.txt has 3 examples but the largest 'n_examples' needs 4; add 1 more or "
-        r"lower 'n_examples'",
+        r"animal\.txt has 3 examples but the largest n_examples \(4\) plus "
+        r"'data\.held_out_examples' \(0\) need 4; add 1 more examples, or lower 'n_examples'",
     ),
     Case(
         "examples-empty-file",
         lambda ctx: examples(ctx, animal=""),
         ConfigError,
-        r"animal\.txt has 0 examples but the largest 'n_examples' needs 4",
+        r"animal\.txt has 0 examples but the largest n_examples \(4\) plus",
     ),
     Case(
         "examples-empty-line",
@@ -860,7 +860,8 @@ def _edit_project(project: Path, edit: str) -> list[str]:
         ("n_example", r"config key 'n_example' is not allowed \(unknown key\); did you mean "
          r"'n_examples'"),
         ("scales", r"config key 'scales' was renamed; rename it to 'n_examples'"),
-        ("short", r"animal\.txt has 2 examples but the largest 'n_examples' needs 4"),
+        ("short", r"animal\.txt has 2 examples but the largest n_examples \(4\) plus "
+         r"'data\.held_out_examples' \(2\) need 6"),
         ("duplicate-key", r"config\.yaml:\d+: key 'seed' appears twice in the same mapping"),
         ("alias", r"extra\.yaml:2: YAML alias '\*a' is not allowed"),
         ("shots-score", r"judge_shots\.yaml: bipolar\.animal\[0\]\.score = 10 must be an "

@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from steering.evaluation.resampling import concept_seed, held_out_split
 from steering.io import is_readable, parquet_metadata, read_json, read_parquet
 from tests.helpers.workflow_project import (
     CONCEPTS,
@@ -93,6 +94,7 @@ def declared_outputs(steered: list[str] = STEERED) -> list[str]:
         "results/metrics/scores.parquet",
         "results/metrics/se.parquet",
         "results/metrics/mean_se.parquet",
+        "results/metrics/mean_se_by_resample.parquet",
         "results/metrics/lexical.parquet",
     ]
     outputs += [f"results/report/{name}" for name in REPORT_FILES]
@@ -239,7 +241,7 @@ def test_generations_have_the_configured_rows(done):
     assert sorted(baseline.prompt_id) == list(range(len(prompts)))
     for method, n in JOBS:
         frame = read_parquet(done.project / f"results/generations/{method}/n{n}.parquet")
-        assert len(frame) == len(CONCEPTS) * len(prompts) * len(nonzero)
+        assert len(frame) == config["resamples"] * len(CONCEPTS) * len(prompts) * len(nonzero)
         assert (frame.strength != 0).all()
         assert sorted(set(frame.strength)) == nonzero
         assert set(frame.concept) == set(CONCEPTS)
@@ -297,6 +299,55 @@ def test_report_states_the_knee(done):
     lexical = read_parquet(done.project / "results/metrics/lexical.parquet")
     assert set(lexical.concept) == set(CONCEPTS)
     assert lexical.rate_base.between(0, 1).all() and lexical.rate_max.between(0, 1).all()
+
+
+def test_resamples_flow_from_vectors_to_the_report(done):
+    """Every fit holds R resamples on distinct seeded subsets without held-out lines (the
+    random control with its primary's norms per resample), every steered output carries its
+    resample, the baseline none, and the mean SE pools R resamples."""
+    config = tiny_config(Path("unused"))
+    resamples, held_out, seed = config["resamples"], config["data"]["held_out_examples"], 0
+    pools = read_json(done.project / "results/activations/activations.json")["pool_sizes"]
+    assert pools == {name: 8 for name in (*CONCEPTS, "neutral")}
+    for method, n in JOBS:
+        meta = read_json(done.project / f"results/vectors/{method}/n{n}.json")
+        assert meta["n_resamples"] == resamples and len(meta["resamples"]) == resamples
+        assert meta["resampling"]["held_out_examples"] == held_out
+        for name, lines in meta["subsets"].items():
+            _, held = held_out_split(pools[name], held_out, concept_seed(seed, name))
+            assert len(lines) == resamples and all(len(r) == n for r in lines), (name, lines)
+            assert not {i for r in lines for i in r} & set(held.tolist()), (name, lines)
+        # the resamples are different subsets (seeded per concept, so not all alike)
+        assert any(len({tuple(r) for r in lines}) > 1 for lines in meta["subsets"].values())
+        if method != "random":
+            notes = [meta["resamples"][r][c]["calibration"]["note"] for r in range(1, resamples)
+                     for c in CONCEPTS]
+            assert all("calibrated on resample 0" in note for note in notes), notes
+    nested = [read_json(done.project / f"results/vectors/dual/n{n}.json")["subsets"]
+              for n in (2, 4)]
+    for name in nested[0]:
+        for small, large in zip(nested[0][name], nested[1][name], strict=True):
+            assert set(small) <= set(large)  # nested within a resample, across jobs
+    primary = read_json(done.project / "results/vectors/dual/n4.json")["resamples"]
+    control = read_json(done.project / "results/vectors/random/n4.json")["resamples"]
+    for r in range(resamples):
+        for c in CONCEPTS:
+            assert control[r][c]["method"] == "random"
+            assert control[r][c]["full_strength_norm"] == primary[r][c]["full_strength_norm"]
+    for method, n in JOBS:
+        frame = read_parquet(done.project / f"results/generations/{method}/n{n}.parquet")
+        assert frame["resample"].value_counts().sort_index().tolist() == [len(frame) // 2] * 2
+    scores = read_parquet(done.project / "results/metrics/scores.parquet")
+    assert scores.loc[scores.strength == 0, "resample"].isna().all()
+    assert set(scores.loc[scores.strength != 0, "resample"]) == set(range(resamples))
+    mean = read_parquet(done.project / "results/metrics/mean_se.parquet")
+    assert (mean.n_resamples == resamples).all()
+    by_resample = read_parquet(done.project / "results/metrics/mean_se_by_resample.parquet")
+    assert sorted(set(zip(by_resample.method, by_resample.n_examples, by_resample["resample"],
+                          strict=True))) == sorted((m, n, r) for m, n in JOBS
+                                                   for r in range(resamples))
+    report = (done.project / "results/report/report.md").read_text()
+    assert "## Knee per resample" in report, report[-3000:]
 
 
 # --- 3. nothing to redo ---------------------------------------------------------------------
@@ -467,8 +518,12 @@ def test_edited_config_file_is_seen(done, tmp_path):
         ({"n_examples": "two"}, "n_examples"),
         ({"n_examples": [4, 2]}, "n_examples"),
         ({"scales": [2, 4]}, "rename it to 'n_examples'"),
+        ({"data": {"held_out_examples": 5}},
+         "animal.txt has 8 examples but the largest n_examples (4) plus "
+         "'data.held_out_examples' (5) need 9"),
+        ({"resamples": 0}, "config key 'resamples' = 0: must be >= 1"),
     ],
-    ids=["unknown-key", "wrong-type", "decreasing", "old-key"],
+    ids=["unknown-key", "wrong-type", "decreasing", "old-key", "pool-too-small", "no-resample"],
 )
 def test_bad_config_fails_before_any_job(fresh_project, snakefile, change, named):
     config = yaml.safe_load((fresh_project / "config.yaml").read_text())
@@ -650,6 +705,8 @@ def test_real_default_config_cut_down(tmp_path, snakefile):
     config["data"]["prompts"] = "prompts.txt"
     config["generation"]["max_new_tokens"] = 8
     config["calibration"]["mode"] = "fixed"
+    config["resamples"] = 2
+    config["strengths"] = [-1.0, 0.0, 1.0]
     config["ablation"] = {"n_examples": [], "methods": [], "random_control": False}
     config["metrics"]["n_boot"] = 50
     (project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

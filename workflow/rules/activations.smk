@@ -1,6 +1,7 @@
 rule collect_activations:
-    """Activations of the examples (the largest n_examples only: smaller n are prefixes) and of
-    the tokens the model visits while continuing the task prompts (the task manifold)."""
+    """Activations of every example of each concept and of neutral.txt (the whole pool: the
+    fits index their resampled subsets into it, the held-out rows serve checks on unseen
+    examples) and of the tokens the model visits while continuing the task prompts."""
     output:
         npz=f"{R}/activations/activations.npz",
         meta=f"{R}/activations/activations.json",
@@ -12,7 +13,6 @@ rule collect_activations:
     params:
         model=model_params(),
         concepts=CONCEPTS,
-        n_examples=MAX_N,
         pooling=config["fit"]["pooling"],
         batch_size=config["fit"]["batch_size"],
         manifold_tokens=config["fit"]["manifold_tokens"],

@@ -26,13 +26,18 @@ config.update(validate_config(config, Path(workflow.basedir) / "workflow/schemas
 ROOT = Path(workflow.basedir)
 R = config["results_dir"]
 N_EXAMPLES = list(config["n_examples"])
-MAX_N = max(N_EXAMPLES)
+# Every n a fit uses (main and ablation); the largest plus the held-out examples must fit in
+# every examples file.
+ALL_N = sorted(set(N_EXAMPLES) | set(config["ablation"]["n_examples"]))
+MAX_N = max(ALL_N)
+HELD_OUT = config["data"]["held_out_examples"]
 CONCEPTS = list(config["concepts"])
 PRIMARY = config["fit"]["methods"][0]
 
 # Read every input file once before any job starts (a dry run included): a missing, short or
-# malformed examples, prompts, shots, checks or ratings file fails here, naming file and line.
-load_examples(config["data"]["concepts_dir"], CONCEPTS, MAX_N)
+# malformed examples, prompts, shots, checks or ratings file fails here, naming file and line;
+# an examples file too short for the largest n_examples plus the held-out examples too.
+load_examples(config["data"]["concepts_dir"], CONCEPTS, MAX_N, HELD_OUT)
 load_calibration_prompts(config["data"]["calibration_prompts"],
                          load_prompts(config["data"]["prompts"]))
 load_rubrics(config["judge"]["shots"], config["concepts"])

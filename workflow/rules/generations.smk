@@ -29,7 +29,8 @@ rule generate_baseline:
 
 
 rule generate_steered:
-    """Every concept x prompt x non-zero strength of one method and n_examples, batched."""
+    """Every resample x concept x prompt x non-zero strength of one method and n_examples, in
+    one batched generation (each row tagged with its resample)."""
     output:
         f"{R}/generations/{{method}}/n{{n}}.parquet",
     input:

@@ -1,10 +1,12 @@
 rule compute_metrics:
-    """Per-output scores table, SE per (method, n_examples, concept) with bootstrap intervals,
-    and the mean SE per n_examples."""
+    """Per-output scores table (with each output's resample), SE per (method, n_examples,
+    concept) pooled over resamples, the mean SE per n_examples with a hierarchical interval
+    (resamples, then prompts), and the mean SE per n_examples and resample."""
     output:
         scores=f"{R}/metrics/scores.parquet",
         se=f"{R}/metrics/se.parquet",
         mean_se=f"{R}/metrics/mean_se.parquet",
+        mean_se_by_resample=f"{R}/metrics/mean_se_by_resample.parquet",
         lexical=f"{R}/metrics/lexical.parquet",
     input:
         code=code_inputs("compute_metrics.py"),

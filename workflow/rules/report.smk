@@ -1,5 +1,6 @@
 rule summarize:
-    """Knee, plots and the Markdown report with its conclusion."""
+    """Knee (of the hierarchical curve and of each resample's), plots and the Markdown report
+    with its verdicts and conclusion."""
     output:
         report=report(f"{REPORT_DIR}/report.md", category="Report"),
         training=report(f"{REPORT_DIR}/training_curve.png", category="Plots"),
@@ -11,6 +12,7 @@ rule summarize:
         scores=rules.compute_metrics.output.scores,
         se=rules.compute_metrics.output.se,
         mean_se=rules.compute_metrics.output.mean_se,
+        mean_se_by_resample=rules.compute_metrics.output.mean_se_by_resample,
         lexical=rules.compute_metrics.output.lexical,
         vectors=[f"{R}/vectors/{PRIMARY}/n{n}.json" for n in N_EXAMPLES],
         validation=rules.validate_judge.output.validation,

@@ -7,7 +7,9 @@ def _fit_inputs(wildcards):
 
 rule fit_vectors:
     """Contamination subspace, concept vectors, task manifold and strength calibration at one
-    n_examples (the first n examples of each concept); records fit time and peak memory."""
+    n_examples, for each of the `resamples` seeded example subsets (nested within a resample,
+    never a held-out example; calibration searched on resample 0 and its multiples reused);
+    records the subsets' line indices, fit time and peak memory."""
     output:
         tensors=f"{R}/vectors/{{method}}/n{{n}}.safetensors",
         meta=f"{R}/vectors/{{method}}/n{{n}}.json",
@@ -21,6 +23,8 @@ rule fit_vectors:
         calibration=config["calibration"],
         coherence=config["coherence"],
         seed=config["seed"],
+        resamples=config["resamples"],
+        held_out=HELD_OUT,
     threads: 2
     resources:
         gpu=1,

@@ -1,12 +1,16 @@
-"""Stage 7: per-output scores table, SE per (method, n_examples, concept), mean SE per n."""
+"""Stage 7: per-output scores, SE per (method, n_examples, concept), mean SE per n and resample."""
 
 from pathlib import Path
 
 import pandas as pd
 
 from steering.evaluation.lexicon import lexical_summary, load_lexicon, word_rates
+from steering.evaluation.resampled_tables import (
+    per_resample_mean_se_table,
+    pooled_se_table,
+    resampled_mean_se_table,
+)
 from steering.evaluation.scoring import join_outputs, scores_table
-from steering.evaluation.tables import mean_se_table, se_table
 from steering.experiment.judge_inputs import load_ratings
 from steering.experiment.stage import Stage, run_stage
 from steering.io import read_parquet, write_parquet
@@ -18,25 +22,29 @@ def joined(generations: str, perplexity: str, judgments: str):
 
 
 def main(stage: Stage) -> None:
-    p, inp = stage.params, stage.input
+    p, inp, out = stage.params, stage.input, stage.output
     steered = [joined(*files) for files in
                zip(inp.generations, inp.perplexity, inp.judgments, strict=True)]
     baseline = joined(inp.baseline, inp.baseline_perplexity, inp.baseline_judgments)
     ratings = load_ratings(inp.ratings) if inp.ratings else None
+    # The baseline rows have no resample (NaN): they join every resample of their group.
     scores = scores_table(steered, baseline, ratings,
                           ratings_name=Path(inp.ratings).name if inp.ratings else "ratings")
     c = p.coherence
     options = {"n_boot": p.n_boot, "seed": p.seed, "coherence_rule": c["rule"],
                "ratio": c["ratio"], "distinct_ratio": c["distinct_ratio"]}
-    mean = mean_se_table(scores, **options)
-    stage.log.info("SE per n_examples:\n%s", mean.to_string(index=False))
-    write_parquet(stage.output.scores, scores, stage.metadata())
-    write_parquet(stage.output.se, se_table(scores, **options), stage.metadata())
-    write_parquet(stage.output.mean_se, mean, stage.metadata())
+    mean = resampled_mean_se_table(scores, **options)  # interval: resamples, then prompts
+    stage.log.info("SE per n_examples (hierarchical interval):\n%s", mean.to_string(index=False))
+    by_resample = per_resample_mean_se_table(scores, **options)
+    write_parquet(out.scores, scores, stage.metadata())
+    write_parquet(out.se, pooled_se_table(scores, **options), stage.metadata(
+        pooling="per concept over all resamples, baseline counted once per resample"))
+    write_parquet(out.mean_se, mean, stage.metadata())
+    write_parquet(out.mean_se_by_resample, by_resample, stage.metadata())
     lexicons = {Path(f).stem: load_lexicon(f) for f in inp.lexicons}
     covered = scores[scores.concept.isin(lexicons)]
     lexical = lexical_summary(word_rates(covered, lexicons)) if len(covered) else pd.DataFrame()
-    write_parquet(stage.output.lexical, lexical, stage.metadata(
+    write_parquet(out.lexical, lexical, stage.metadata(
         unchecked_concepts=[c for c in p.concepts if c not in lexicons]))
 
 

@@ -10,6 +10,7 @@ from steering.evaluation.verdict import (
     VERDICT_COLUMNS,
     control_reference,
     judge_failures,
+    resample_knee_spreads,
     verdict_table,
 )
 from steering.experiment.stage import Stage, run_stage
@@ -40,10 +41,19 @@ def main(stage: Stage) -> None:
         primary.n_examples, primary.mean_se, threshold=p.knee_threshold)
     knee_noise = Knee(None, blocked) if blocked else find_knee_noise_aware(
         primary.n_examples, primary.mean_se, primary.ci_low, primary.ci_high)
-    verdicts = (verdict_table(mean, validation=validation, min_auroc=p.min_auroc)
+    # A knee per resample (no knee on a flat curve or one at the control) for every method
+    # measured at several n, and whether they agree; none when the judge failed.
+    by_resample = read_parquet(inp.mean_se_by_resample)
+    curves = by_resample[(by_resample.method != "random") & by_resample.groupby(
+        "method").n_examples.transform("nunique").gt(1)]
+    judge_failed = judge_failures(validation, p.min_auroc)
+    spreads = {} if judge_failed or curves.empty else resample_knee_spreads(
+        curves, mean[mean.method == "random"] if has_control else None)
+    verdicts = (verdict_table(mean, validation=validation, min_auroc=p.min_auroc,
+                              spreads=spreads)
                 if has_control else pd.DataFrame(columns=list(VERDICT_COLUMNS)))
-    stage.log.info("Knee: %s; noise-aware: %s; verdicts:\n%s", knee, knee_noise,
-                   verdicts.to_string(index=False))
+    stage.log.info("Knee: %s; noise-aware: %s; knees per resample: %s; verdicts:\n%s", knee,
+                   knee_noise, spreads, verdicts.to_string(index=False))
     cost = pd.DataFrame([
         {"n_examples": meta["n_examples"], "fit_seconds": meta["fit"]["fit_seconds"],
          "peak_memory_mb": meta["fit"]["peak_memory_mb"],
@@ -64,7 +74,8 @@ def main(stage: Stage) -> None:
                                                             "methods")},
         control_table=control_margin(se, method=primary_method) if has_control
         else pd.DataFrame(), primary_method=primary_method, auroc_threshold=p.min_auroc,
-        lexical=read_parquet(inp.lexical),
+        lexical=read_parquet(inp.lexical), knee_spreads=spreads,
+        knee_spread_blocked=judge_failed,
         unchecked_concepts=parquet_metadata(inp.lexical)["unchecked_concepts"])
 
 
