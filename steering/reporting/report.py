@@ -53,6 +53,7 @@ def write_report(
     auroc_threshold: float = AUROC_THRESHOLD,
     knee_spreads: Mapping[str, KneeSpread] | None = None,
     knee_spread_blocked: str = "",
+    extra_sections: Sequence[Sequence[str]] = (),
 ) -> Path:
     """Write the Markdown report atomically.
 
@@ -86,6 +87,8 @@ def write_report(
             (:func:`steering.evaluation.verdict.resample_knee_spreads`), or None to leave the
             section out.
         knee_spread_blocked: Why no knee per resample was sought (e.g. the judge failed).
+        extra_sections: Further sections' Markdown lines (e.g. the judge-free curves, the
+            judge's confusion matrix, the methods' directions), in order, before the conclusion.
 
     Returns:
         The written path.
@@ -141,6 +144,7 @@ def write_report(
             else []
         ),
         *(lexical_section(lexical, unchecked_concepts) if lexical is not None else []),
+        *(line for section in extra_sections for line in section),
         *conclusion_section(
             knee=knee,
             knee_noise=knee_noise,

@@ -78,7 +78,7 @@ def tiny_config(model_dir: Path) -> dict:
     }
 
 
-# The tiny config cut to one n_examples and no ablation (12 jobs, every rule once or twice).
+# The tiny config cut to one n_examples and no ablation (13 jobs, every rule once or twice).
 SMALL_CHANGES = {
     "n_examples": [4],
     "ablation": {"n_examples": [], "methods": [], "random_control": False},
@@ -132,6 +132,7 @@ RULES = (
     "judge_outputs",
     "validate_judge",
     "compute_metrics",
+    "judge_free_curves",
     "summarize",
 )
 WORKFLOW_FILES = ("Snakefile", "workflow", "steering")

@@ -6,7 +6,7 @@ and restore what they edit, or edit a copy. Every run uses the session's snapsho
 workflow (Snakefile, workflow/, steering/), so edits to the checkout while the tests run change
 nothing, and the library-edit test edits the snapshot, never the repository.
 
-On a busy 1-2 core machine a full tiny run (25 jobs) takes 3-5 minutes. Besides ``done`` this
+On a busy 1-2 core machine a full tiny run (26 jobs) takes 3-5 minutes. Besides ``done`` this
 module makes one run of its own: a fresh run of the small project (12 jobs), killed and resumed,
 which it compares with the session's ``small_run`` of the same config.
 """
@@ -64,6 +64,7 @@ FULL_RUN = {
     "judge_outputs": 5,
     "validate_judge": 1,
     "compute_metrics": 1,
+    "judge_free_curves": 1,
     "summarize": 1,
     "all": 1,
 }
@@ -74,7 +75,8 @@ SMALL_FULL_RUN = {
     "score_perplexity": 2,
     "judge_outputs": 2,
 }
-REPORT_FILES = ["report.md", "training_curve.png", "cost_curve.png", "scatter.png", "methods.png"]
+REPORT_FILES = ["report.md", "training_curve.png", "cost_curve.png", "scatter.png", "methods.png",
+                "judge_free.png"]
 PROVENANCE_KEYS = {"config_hash", "library_version", "code_hash"}
 KNEE = re.compile(
     r"knee of the training curve is at \*\*\d+ examples per concept\*\*"
@@ -217,7 +219,7 @@ def test_shipped_profiles_set_threads_and_model_jobs(
 
 def test_full_run_ran_every_job_once(done):
     assert job_stats(done.output) == FULL_RUN
-    assert "25 of 25 steps (100%) done" in done.output
+    assert "26 of 26 steps (100%) done" in done.output
     print(f"full tiny run: {done.seconds:.0f} s")
 
 
@@ -375,7 +377,9 @@ def _job_graph() -> dict[tuple[str, str], list[tuple[str, str]]]:
     steered = [f"{m}/n{n}" for m, n in JOBS]
     graph: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("prepare_model", ""): [("collect_activations", ""), ("generate_baseline", "")],
-        ("collect_activations", ""): [("fit_vectors", s) for s in steered],
+        ("collect_activations", ""): [("fit_vectors", s) for s in steered]
+        + [("judge_free_curves", "")],
+        ("judge_free_curves", ""): [("summarize", "")],
         ("generate_baseline", ""): [
             ("score_perplexity", "baseline"),
             ("judge_outputs", "baseline"),
@@ -396,8 +400,8 @@ def _job_graph() -> dict[tuple[str, str], list[tuple[str, str]]]:
     for s in [*steered, "baseline"]:
         graph[("score_perplexity", s)] = [("compute_metrics", "")]
         graph[("judge_outputs", s)] = [("compute_metrics", "")]
-    for s in steered:
-        if s.startswith("dual/"):
+    for s in steered:  # the primary's fits (cost table) and every fit at n 4 (directions)
+        if s.startswith("dual/") or s.endswith("/n4"):
             graph[("fit_vectors", s)].append(("summarize", ""))
     return graph
 
@@ -747,3 +751,28 @@ def test_mock_snakemake_gives_a_script_its_job(fresh_project, snakefile):
         "1",
         "2",
     ]
+
+
+def test_report_has_judge_free_curves_directions_and_judge_confusion(done):
+    """The model-free judge-free stage measures every method at every n (NaN with its reason
+    where the pools are too small for a split half), and the report shows its curves, the
+    methods' directions at the ablation n and the judge's confusion matrix."""
+    table = read_parquet(done.project / "results/metrics/judge_free.parquet")
+    config = tiny_config(Path("unused"))
+    assert len(table) == 3 * 2 * config["resamples"] * len(CONCEPTS)  # methods x n x R x c
+    assert set(table.method) == {"dual", "diffmean", "random"}
+    fits = table[table.method != "random"]
+    # 8 lines, 2 held out: a split half of n = 2 fits (4 <= 6), of n = 4 does not (8 > 6)
+    assert fits[fits.n_examples == 2].stability.between(-1, 1).all()
+    at_4 = fits[fits.n_examples == 4]
+    assert at_4.stability.isna().all() and at_4.stability_note.str.contains("needs 8").all()
+    assert fits.detection_auroc.between(0, 1).all()
+    curves = read_parquet(done.project / "results/metrics/judge_free_curves.parquet")
+    assert set(curves.measure) == {"stability", "detection_auroc"}
+    report = (done.project / "results/report/report.md").read_text()
+    for heading in ("## Judge-free curves", "## Directions of the methods at n = 4",
+                    "## Judge confusion matrix"):
+        assert heading in report, heading
+    directions = report.split("## Directions of the methods", 1)[1].split("\n## ", 1)[0]
+    assert "| dual |" in directions and "| diffmean |" in directions
+    assert "| random |" not in directions

@@ -99,5 +99,6 @@ REPORT_OUTPUTS = [
     f"{REPORT_DIR}/cost_curve.png",
     f"{REPORT_DIR}/scatter.png",
     f"{REPORT_DIR}/methods.png",
+    f"{REPORT_DIR}/judge_free.png",
 ]
 

@@ -29,3 +29,29 @@ rule compute_metrics:
         f"{R}/benchmarks/compute_metrics.tsv"
     script:
         "../scripts/compute_metrics.py"
+
+
+rule judge_free_curves:
+    """Split-half stability and held-out detection AUROC of every method at every n_examples
+    and resample, from the activations alone (no model, no generation, no judge)."""
+    output:
+        table=f"{R}/metrics/judge_free.parquet",
+        curves=f"{R}/metrics/judge_free_curves.parquet",
+    input:
+        code=code_inputs("judge_free_curves.py"),
+        activations=rules.collect_activations.output.npz,
+    params:
+        methods=[PRIMARY] + [m for m in METHODS if m != PRIMARY],
+        n_examples=sorted({n for _, n in JOBS}),
+        resamples=config["resamples"],
+        held_out=config["data"]["held_out_examples"],
+        fit={k: v for k, v in config["fit"].items() if k != "methods"},
+        n_boot=config["metrics"]["n_boot"],
+        seed=config["seed"],
+    threads: 1
+    log:
+        f"{R}/logs/judge_free_curves.log",
+    benchmark:
+        f"{R}/benchmarks/judge_free_curves.tsv"
+    script:
+        "../scripts/judge_free_curves.py"

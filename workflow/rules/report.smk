@@ -1,3 +1,8 @@
+# The n at which the methods' directions are compared: the ablation's (every method is fitted
+# there), else the largest n.
+GEOMETRY_N = (config["ablation"]["n_examples"] or [MAX_N])[0]
+
+
 rule summarize:
     """Knee (of the hierarchical curve and of each resample's), plots and the Markdown report
     with its verdicts and conclusion."""
@@ -7,6 +12,7 @@ rule summarize:
         cost=report(f"{REPORT_DIR}/cost_curve.png", category="Plots"),
         scatter=report(f"{REPORT_DIR}/scatter.png", category="Plots"),
         methods=report(f"{REPORT_DIR}/methods.png", category="Plots"),
+        judge_free=report(f"{REPORT_DIR}/judge_free.png", category="Plots"),
     input:
         code=code_inputs("summarize.py"),
         scores=rules.compute_metrics.output.scores,
@@ -16,6 +22,10 @@ rule summarize:
         lexical=rules.compute_metrics.output.lexical,
         vectors=[f"{R}/vectors/{PRIMARY}/n{n}.json" for n in N_EXAMPLES],
         validation=rules.validate_judge.output.validation,
+        confusion=rules.validate_judge.output.confusion,
+        judge_free=rules.judge_free_curves.output.curves,
+        geometry=[f"{R}/vectors/{m}/n{n}.{ext}" for m, n in JOBS if n == GEOMETRY_N
+                  for ext in ("safetensors", "json")],
     params:
         config={k: v for k, v in config.items()},
         primary_method=PRIMARY,
@@ -27,6 +37,8 @@ rule summarize:
         n_boot=config["metrics"]["n_boot"],
         seed=config["seed"],
         coherence=config["coherence"],
+        geometry_n=GEOMETRY_N,
+        judge_contrast=config["judge"]["contrast"],
     log:
         f"{R}/logs/summarize.log",
     benchmark:

@@ -14,7 +14,11 @@ from steering.evaluation.verdict import (
     verdict_table,
 )
 from steering.experiment.stage import Stage, run_stage
+from steering.fit.vector_files import load_resampled_vectors
 from steering.io import parquet_metadata, read_json, read_parquet
+from steering.reporting.judge_free import judge_free_section, plot_judge_free
+from steering.reporting.judge_sections import judge_confusion_section
+from steering.reporting.method_geometry import method_geometry_section
 from steering.reporting.plots import (
     plot_cost_curve,
     plot_methods,
@@ -65,18 +69,29 @@ def main(stage: Stage) -> None:
     plot_cost_curve(cost, out.cost)
     plot_scatter(scores, out.scatter, method=primary_method)
     plot_methods(se, out.methods, n_examples=ablation[0] if ablation else None)
+    judge_free = read_parquet(inp.judge_free)
+    plot_judge_free(judge_free, out.judge_free)
+    geometry = {Path(path).parent.name: load_resampled_vectors(Path(path).with_suffix(""))[0]
+                for path in inp.geometry if path.endswith(".json")}
+    extra = [
+        judge_free_section(judge_free),
+        method_geometry_section(geometry, primary=primary_method, n_examples=p.geometry_n),
+        judge_confusion_section(read_parquet(inp.confusion), validation,
+                                contrast=p.judge_contrast),
+    ]
     write_report(
         out.report, config=p.config, se_table=se, mean_table=mean, knee=knee,
         knee_noise=knee_noise, cost=cost, judge_validation=validation, verdicts=verdicts,
         reference_source=p.reference, reference_is_judge=p.reference_is_judge,
         methods_table=mean[mean.n_examples.isin(ablation)],
         plots={name: Path(getattr(out, name)) for name in ("training", "cost", "scatter",
-                                                            "methods")},
+                                                            "methods", "judge_free")},
         control_table=control_margin(se, method=primary_method) if has_control
         else pd.DataFrame(), primary_method=primary_method, auroc_threshold=p.min_auroc,
         lexical=read_parquet(inp.lexical), knee_spreads=spreads,
         knee_spread_blocked=judge_failed,
-        unchecked_concepts=parquet_metadata(inp.lexical)["unchecked_concepts"])
+        unchecked_concepts=parquet_metadata(inp.lexical)["unchecked_concepts"],
+        extra_sections=extra)
 
 
 if "snakemake" not in globals():  # run by hand, for debugging
