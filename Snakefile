@@ -19,4 +19,5 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         REPORT_OUTPUTS,
+        rules.judge_off_target.output,
     default_target: True

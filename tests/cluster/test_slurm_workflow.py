@@ -66,6 +66,7 @@ WORKFLOW_GPU_RULES = [
     "score_perplexity",
     "judge_outputs",
     "validate_judge",
+    "judge_off_target",
 ]
 WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
 

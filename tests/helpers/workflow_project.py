@@ -131,6 +131,7 @@ RULES = (
     "score_perplexity",
     "judge_outputs",
     "validate_judge",
+    "judge_off_target",
     "compute_metrics",
     "summarize",
 )
