@@ -36,23 +36,34 @@ def main(stage: Stage) -> None:
         judge = scoring_judge(raw, p.contrast, concept_rubrics)
         scores = pd.concat(
             pd.DataFrame(
-                {"output_id": texts.output_id.to_numpy(), "rubric_concept": concept,
-                 "score": judge.score(list(texts.text), rubric)}
+                {
+                    "output_id": texts.output_id.to_numpy(),
+                    "rubric_concept": concept,
+                    "score": judge.score(list(texts.text), rubric),
+                }
             )
             for concept, rubric in concept_rubrics.items()
         )
         stage.log.info(
             "Scored %d outputs of %s/n%d (and the baseline) under %d rubrics; cache %s",
-            len(texts), p.method, p.n_examples, len(concept_rubrics), cache.stats,
+            len(texts),
+            p.method,
+            p.n_examples,
+            len(concept_rubrics),
+            cache.stats,
         )
     matrix = off_target_matrix(outputs, scores, method=p.method, n_examples=p.n_examples)
-    stage.log.info("Off-target matrix (rows: steered toward, columns: rubric):\n%s\n"
-                   "selectivity:\n%s", matrix.round(3), selectivity(matrix).round(3))
+    stage.log.info(
+        "Off-target matrix (rows: steered toward, columns: rubric):\n%s\nselectivity:\n%s",
+        matrix.round(3),
+        selectivity(matrix).round(3),
+    )
     tidy = matrix.stack().rename("change").reset_index()
     tidy.insert(0, "n_examples", p.n_examples)
     tidy.insert(0, "method", p.method)
-    write_parquet(stage.output[0], tidy, stage.metadata(judge_id=judge.judge_id,
-                                                       contrast=p.contrast))
+    write_parquet(
+        stage.output[0], tidy, stage.metadata(judge_id=judge.judge_id, contrast=p.contrast)
+    )
 
 
 if "snakemake" not in globals():  # run by hand, for debugging
