@@ -73,7 +73,7 @@ def workflow_snakefile(shared_workflow_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(shared_workflow_dir, tiny_model_dir, workflow_snakefile):
-    """The tiny project (26 jobs) after one complete run. Not to be modified."""
+    """The tiny project (27 jobs) after one complete run. Not to be modified."""
     from tests.helpers.workflow_project import finished_run, make_project
 
     project = make_project(shared_workflow_dir / "tiny", tiny_model_dir)
@@ -82,7 +82,7 @@ def tiny_run(shared_workflow_dir, tiny_model_dir, workflow_snakefile):
 
 @pytest.fixture(scope="session")
 def small_run(shared_workflow_dir, tiny_model_dir, workflow_snakefile):
-    """The tiny project cut to one n_examples and no ablation (13 jobs, every rule), after one
+    """The tiny project cut to one n_examples and no ablation (14 jobs, every rule), after one
     complete run. Not to be modified."""
     from tests.helpers.workflow_project import SMALL_CHANGES, finished_run, make_project
 

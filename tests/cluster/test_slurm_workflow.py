@@ -66,6 +66,7 @@ WORKFLOW_GPU_RULES = [
     "score_perplexity",
     "judge_outputs",
     "validate_judge",
+    "judge_off_target",
 ]
 WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
 
@@ -75,7 +76,7 @@ WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
 # The real workflow (the session's snapshot of Snakefile, workflow/ and steering/,
 # so edits to the checkout during the test change nothing) on the tiny project of
 # tests/helpers/workflow_project.py (random 3-layer Llama), cut to one n_examples and no
-# ablation (SMALL_CHANGES): 12 jobs, every rule once or twice. The local reference run is
+# ablation (SMALL_CHANGES): 14 jobs, every rule once or twice. The local reference run is
 # the session's ``small_run`` of that same project.
 from tests.helpers.workflow_project import SMALL_CHANGES, make_project  # noqa: E402
 

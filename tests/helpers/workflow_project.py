@@ -78,7 +78,7 @@ def tiny_config(model_dir: Path) -> dict:
     }
 
 
-# The tiny config cut to one n_examples and no ablation (13 jobs, every rule once or twice).
+# The tiny config cut to one n_examples and no ablation (14 jobs, every rule once or twice).
 SMALL_CHANGES = {
     "n_examples": [4],
     "ablation": {"n_examples": [], "methods": [], "random_control": False},
@@ -131,6 +131,7 @@ RULES = (
     "score_perplexity",
     "judge_outputs",
     "validate_judge",
+    "judge_off_target",
     "compute_metrics",
     "judge_free_curves",
     "summarize",

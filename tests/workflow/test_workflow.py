@@ -6,8 +6,8 @@ and restore what they edit, or edit a copy. Every run uses the session's snapsho
 workflow (Snakefile, workflow/, steering/), so edits to the checkout while the tests run change
 nothing, and the library-edit test edits the snapshot, never the repository.
 
-On a busy 1-2 core machine a full tiny run (26 jobs) takes 3-5 minutes. Besides ``done`` this
-module makes one run of its own: a fresh run of the small project (12 jobs), killed and resumed,
+On a busy 1-2 core machine a full tiny run (27 jobs) takes 3-5 minutes. Besides ``done`` this
+module makes one run of its own: a fresh run of the small project (14 jobs), killed and resumed,
 which it compares with the session's ``small_run`` of the same config.
 """
 
@@ -63,6 +63,7 @@ FULL_RUN = {
     "score_perplexity": 5,
     "judge_outputs": 5,
     "validate_judge": 1,
+    "judge_off_target": 1,
     "compute_metrics": 1,
     "judge_free_curves": 1,
     "summarize": 1,
@@ -98,6 +99,7 @@ def declared_outputs(steered: list[str] = STEERED) -> list[str]:
         "results/metrics/mean_se.parquet",
         "results/metrics/mean_se_by_resample.parquet",
         "results/metrics/lexical.parquet",
+        "results/metrics/off_target.parquet",
     ]
     outputs += [f"results/report/{name}" for name in REPORT_FILES]
     for name in ["baseline", *steered]:
@@ -184,6 +186,7 @@ MODEL_RULES = [
     "score_perplexity",
     "judge_outputs",
     "validate_judge",
+    "judge_off_target",
 ]
 
 
@@ -219,7 +222,7 @@ def test_shipped_profiles_set_threads_and_model_jobs(
 
 def test_full_run_ran_every_job_once(done):
     assert job_stats(done.output) == FULL_RUN
-    assert "26 of 26 steps (100%) done" in done.output
+    assert "27 of 27 steps (100%) done" in done.output
     print(f"full tiny run: {done.seconds:.0f} s")
 
 
@@ -384,10 +387,12 @@ def _job_graph() -> dict[tuple[str, str], list[tuple[str, str]]]:
             ("score_perplexity", "baseline"),
             ("judge_outputs", "baseline"),
             ("compute_metrics", ""),
+            ("judge_off_target", ""),
         ],
         ("validate_judge", ""): [("summarize", "")],
         ("compute_metrics", ""): [("summarize", "")],
         ("summarize", ""): [],
+        ("judge_off_target", ""): [("summarize", "")],  # dual/n4's (the ablation's n)
     }
     for s in steered:
         graph[("fit_vectors", s)] = [("generate_steered", s)]
@@ -397,6 +402,7 @@ def _job_graph() -> dict[tuple[str, str], list[tuple[str, str]]]:
             ("compute_metrics", ""),
         ]
     graph[("fit_vectors", "dual/n4")].append(("fit_vectors", "random/n4"))
+    graph[("generate_steered", "dual/n4")].append(("judge_off_target", ""))
     for s in [*steered, "baseline"]:
         graph[("score_perplexity", s)] = [("compute_metrics", "")]
         graph[("judge_outputs", s)] = [("compute_metrics", "")]
@@ -481,7 +487,13 @@ def test_new_strengths_rerun_steered_generation_and_after(done, tmp_path):
     stats = dry_run(
         done.project, done.snakefile, *override(tmp_path, strengths=[-1.0, 0.0, 0.5, 1.0])
     )
-    assert stats == {"generate_steered": 4, "score_perplexity": 4, "judge_outputs": 4, **DOWNSTREAM}
+    assert stats == {
+        "generate_steered": 4,
+        "score_perplexity": 4,
+        "judge_outputs": 4,
+        "judge_off_target": 1,
+        **DOWNSTREAM,
+    }
 
 
 def test_new_n_examples_adds_only_its_jobs(done, tmp_path):
@@ -508,6 +520,7 @@ def test_edited_config_file_is_seen(done, tmp_path):
         "generate_steered": 4,
         "score_perplexity": 5,
         "judge_outputs": 5,
+        "judge_off_target": 1,
         **DOWNSTREAM,
     }
 
@@ -771,7 +784,7 @@ def test_report_has_judge_free_curves_directions_and_judge_confusion(done):
     assert set(curves.measure) == {"stability", "detection_auroc"}
     report = (done.project / "results/report/report.md").read_text()
     for heading in ("## Judge-free curves", "## Directions of the methods at n = 4",
-                    "## Judge confusion matrix"):
+                    "## Off-target effects", "## Judge confusion matrix"):
         assert heading in report, heading
     directions = report.split("## Directions of the methods", 1)[1].split("\n## ", 1)[0]
     assert "| dual |" in directions and "| diffmean |" in directions

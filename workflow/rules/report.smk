@@ -24,6 +24,7 @@ rule summarize:
         validation=rules.validate_judge.output.validation,
         confusion=rules.validate_judge.output.confusion,
         judge_free=rules.judge_free_curves.output.curves,
+        off_target=rules.judge_off_target.output[0],
         geometry=[f"{R}/vectors/{m}/n{n}.{ext}" for m, n in JOBS if n == GEOMETRY_N
                   for ext in ("safetensors", "json")],
     params:

@@ -19,6 +19,7 @@ from steering.io import parquet_metadata, read_json, read_parquet
 from steering.reporting.judge_free import judge_free_section, plot_judge_free
 from steering.reporting.judge_sections import judge_confusion_section
 from steering.reporting.method_geometry import method_geometry_section
+from steering.reporting.offtarget_section import off_target_section
 from steering.reporting.plots import (
     plot_cost_curve,
     plot_methods,
@@ -76,6 +77,7 @@ def main(stage: Stage) -> None:
     extra = [
         judge_free_section(judge_free),
         method_geometry_section(geometry, primary=primary_method, n_examples=p.geometry_n),
+        off_target_section(read_parquet(inp.off_target)),
         judge_confusion_section(read_parquet(inp.confusion), validation,
                                 contrast=p.judge_contrast),
     ]
