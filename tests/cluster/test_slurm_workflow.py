@@ -68,7 +68,7 @@ WORKFLOW_GPU_RULES = [
     "validate_judge",
     "judge_off_target",
 ]
-WORKFLOW_CPU_RULES = ["compute_metrics", "summarize"]
+WORKFLOW_CPU_RULES = ["judge_free_curves", "compute_metrics", "summarize"]
 
 # ---------------------------------------------------------------------------
 # WORKFLOW UNDER TEST. Switching to the real workflow = edit this block.
