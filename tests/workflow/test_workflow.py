@@ -503,6 +503,7 @@ def test_new_n_examples_adds_only_its_jobs(done, tmp_path):
         "generate_steered": 1,
         "score_perplexity": 1,
         "judge_outputs": 1,
+        "judge_free_curves": 1,  # one model-free table over every n (seconds)
         **DOWNSTREAM,
     }
 
