@@ -57,12 +57,14 @@ def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (CI: ``-n 2 --dist loadgroup``) every test that uses a shared run
     goes to the worker that makes it (``xdist_group`` named after the run), so each run is
     still made once; a test that uses both puts all their users in one group. Without xdist
-    the mark does nothing."""
+    the mark does nothing. Tests marked ``slow`` (minutes each) are moved to the front, so a
+    worker does not start one when the other has nothing left."""
     users = {run: [item for item in items if run in item.fixturenames] for run in SHARED_RUNS}
     both = {id(item) for item in users["tiny_run"]} & {id(item) for item in users["small_run"]}
     for run, group in users.items():
         for item in group:
             item.add_marker(pytest.mark.xdist_group("shared_runs" if both else run))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
 @pytest.fixture(scope="session")
