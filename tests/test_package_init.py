@@ -14,6 +14,8 @@ import pytest
 import steering
 
 INIT = Path(steering.__file__)
+# Seconds to import each, and not needed to build the workflow's DAG.
+HEAVY = {"torch", "transformers", "scipy.stats"}
 
 
 def declared_homes() -> dict[str, str]:
@@ -46,7 +48,8 @@ def test_an_unknown_name_is_an_attribute_error():
 
 def test_the_snakefile_imports_do_not_load_torch():
     """Every Snakemake run, dry runs and each SLURM job's own Snakemake included, parses the
-    Snakefile, which imports the config helpers: they must not cost a torch import."""
+    Snakefile, which imports the config helpers: they must not cost a torch (or scipy.stats)
+    import."""
     imports = [
         line
         for smk in sorted((INIT.parents[1] / "workflow" / "rules").glob("*.smk"))
@@ -54,9 +57,7 @@ def test_the_snakefile_imports_do_not_load_torch():
         if line.startswith(("from steering", "import steering"))
     ]
     assert imports, "the rules import nothing from steering: update this test"
-    code = "\n".join(
-        ["import sys", *imports, "print(sorted({'torch', 'transformers'} & set(sys.modules)))"]
-    )
+    code = "\n".join(["import sys", *imports, f"print(sorted({HEAVY!r} & set(sys.modules)))"])
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
