@@ -1,5 +1,6 @@
 """Shared fixtures: one torch thread, the real SmolLM2 tokenizer, tiny models per arch x dtype,
-and finished workflow runs of the tiny project."""
+and finished workflow runs of the tiny project (built once per session, also under
+pytest-xdist: see ``pytest_collection_modifyitems``)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,23 @@ def llama() -> TinyModel:
 # --- finished workflow runs shared by the workflow, robustness and cluster tests ----------------
 # Each is made once per session, on first use, with one snapshot of the workflow and one tiny
 # model. Tests only read them; a test that changes results works on a copy (copy_run).
+
+SHARED_RUNS = ("tiny_run", "small_run")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (CI: ``-n 2 --dist loadgroup``) every test that uses a shared run
+    goes to the worker that makes it (``xdist_group`` named after the run), so each run is
+    still made once; a test that uses both puts all their users in one group. Without xdist
+    the mark does nothing. Tests marked ``slow`` (minutes each) are moved to the front, so a
+    worker does not start one when the other has nothing left."""
+    users = {run: [item for item in items if run in item.fixturenames] for run in SHARED_RUNS}
+    both = {id(item) for item in users["tiny_run"]} & {id(item) for item in users["small_run"]}
+    for run, group in users.items():
+        for item in group:
+            item.add_marker(pytest.mark.xdist_group("shared_runs" if both else run))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
 @pytest.fixture(scope="session")

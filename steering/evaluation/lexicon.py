@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 
 from steering.evaluation.coherence import require_columns
-from steering.evaluation.correlation import spearman
 
 SUFFIXES: Final[tuple[str, ...]] = ("ing", "ed", "es", "s", "d")
 MIN_BASE: Final[int] = 3
@@ -180,6 +179,10 @@ def lexical_summary(
     Raises:
         ValueError: On missing columns or an empty table.
     """
+    # here, not at the top: the Snakefile imports this module, and scipy.stats costs each
+    # Snakemake run (dry runs, each SLURM job) a second
+    from steering.evaluation.correlation import spearman
+
     require_columns(rated, (*by, "strength", "word_rate"), "rated outputs (from word_rates)")
     if rated.empty:
         raise ValueError("rated outputs are empty; score at least one output")

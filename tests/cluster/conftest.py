@@ -1,8 +1,9 @@
 """Fixtures for the SLURM cluster tests (``pytest -m cluster tests/cluster``).
 
 ``slurm_cluster`` starts a throw-away single-node SLURM (munged, slurmctld,
-slurmd with one fake GPU) under a temporary directory, once per session, and
-stops every daemon it started, by pid, at the end. It skips, with the reason,
+slurmd with two fake GPUs, so that two GPU jobs can run at once, as they do in the
+local reference run) under a temporary directory, once per session, and stops
+every daemon it started, by pid, at the end. It skips, with the reason,
 only where the daemons cannot run: not root, or SLURM/munge missing and not
 installable with apt-get (.ci/install_slurm.sh).
 """
@@ -17,6 +18,10 @@ from pathlib import Path
 import pytest
 
 from tests.cluster import slurm
+
+# As many as the local reference run's `--resources gpu=2` (tests/helpers/workflow_project.py):
+# with one, the SLURM run's GPU jobs would wait for each other.
+GPUS = 2
 
 
 def pytest_configure(config):
@@ -36,7 +41,7 @@ def slurm_cluster():
     # keeps the socket path under the 108-byte limit.
     root = Path(tempfile.mkdtemp(prefix="slurm-test-"))
     os.chmod(root, 0o755)
-    cluster = slurm.SlurmCluster(root)
+    cluster = slurm.SlurmCluster(root, gpus=GPUS)
     try:
         cluster.start()
         yield cluster

@@ -9,7 +9,7 @@ Layout under ``root``::
 
     munge/      munge.key, munged.sock (dir mode 755), munged.log/.pid/.seed
     etc/        slurm.conf, gres.conf
-    dev/        nvidia0 (char device 1,3 = /dev/null, stands in for a GPU)
+    dev/        nvidia0, nvidia1, ... (char device 1,3 = /dev/null, each stands in for a GPU)
     state/      StateSaveLocation
     spool/      SlurmdSpoolDir
     log/        slurmctld.log, slurmd.log
@@ -55,9 +55,10 @@ _SEARCH_PATH = os.pathsep.join(
 # Advertised node size. With SlurmdParameters=config_overrides slurmd accepts
 # a node description larger than the machine, so the shipped profile's memory
 # and CPU requests (GPU rules ask for 16-32 GB) can be scheduled unchanged on a
-# small CI runner. Nothing is enforced (no cgroups): jobs use what they use.
+# small CI runner, two GPU jobs and a CPU job at once. Nothing is enforced (no
+# cgroups): jobs use what they use.
 MIN_ADVERTISED_CPUS = 8
-MIN_ADVERTISED_MEM_MB = 64000
+MIN_ADVERTISED_MEM_MB = 128000
 
 
 def which(name: str) -> str | None:
