@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,7 @@ def fit_vectors(
     Returns:
         ``(concept -> vector, the fit's report)``.
     """
+    start = time.perf_counter()
     directions = fit_directions(
         concept_acts,
         neutral_acts,
@@ -55,6 +58,7 @@ def fit_vectors(
     )
     units = directions.unit_directions()
     raw_norms = directions.raw_norms
+    fitted = time.perf_counter()
     calibrations = (
         reuse_calibration(reuse, raw_norms, reuse_source)
         if reuse
@@ -70,7 +74,11 @@ def fit_vectors(
             layer_template=layer_template,
         )
     )
-    report = fit_report(directions, calibrations, layer=layer)
+    report = replace(
+        fit_report(directions, calibrations, layer=layer),
+        direction_seconds=fitted - start,
+        calibration_seconds=time.perf_counter() - fitted,
+    )
     vectors = {
         name: SteeringVector(
             name,

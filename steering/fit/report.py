@@ -36,6 +36,10 @@ class FitReport:
     warnings: list[str] = field(default_factory=list)
     step_retained: dict[str, dict[str, float]] = field(default_factory=dict)  # step -> concept
     signal_to_noise: dict[str, float | None] = field(default_factory=dict)  # |diff| / its SE
+    # The two parts of fit_seconds' work: activations -> directions (SVDs, projections), and
+    # the strength calibration (generation; 0 when another fit's calibration was reused).
+    direction_seconds: float = 0.0
+    calibration_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

@@ -208,9 +208,19 @@ def _cost_sentence(cost: pd.DataFrame) -> str:
         return "No cost measurement is available at this number of examples."
     kinds = sorted(set(cost["memory_kind"]))
     memory_name = " / ".join("GPU (CUDA)" if k == "cuda" else "process RSS" for k in kinds)
+    parts = ""
+    if {"direction_seconds", "calibration_seconds"} <= set(cost) and cost[
+        ["direction_seconds", "calibration_seconds"]
+    ].notna().all(axis=None):
+        parts = (
+            f" ({fmt(float(cost['direction_seconds'].mean()), 2)} s of it the directions of every "
+            f"resample, {fmt(float(cost['calibration_seconds'].mean()), 1)} s the strength "
+            "calibration)"
+        )
     return (
-        f"Fitting with this many examples took {fmt(float(cost['fit_seconds'].mean()), 1)} s "
-        f"with a peak {memory_name} memory of {fmt(float(cost['peak_memory_mb'].max()), 0)} MB."
+        f"Fitting with this many examples took {fmt(float(cost['fit_seconds'].mean()), 1)} s"
+        f"{parts} with a peak {memory_name} memory of "
+        f"{fmt(float(cost['peak_memory_mb'].max()), 0)} MB."
     )
 
 

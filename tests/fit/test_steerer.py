@@ -58,6 +58,9 @@ def test_fit_every_method(llama: TinyModel, tokenizer, method: str) -> None:
     assert report.method == method and report.layer == STEER_LAYER
     assert report.n_examples == {c: len(t) for c, t in EXAMPLES.items()}
     assert report.fit_seconds > 0 and report.peak_memory_mb > 0 and report.memory_kind == "rss"
+    # the fit itself and the calibration are timed apart, both inside the whole fit's time
+    assert report.direction_seconds > 0 and report.calibration_seconds > 0
+    assert report.direction_seconds + report.calibration_seconds <= report.fit_seconds
     assert set(report.cosine_raw) == {"animal|food", "animal|weather", "food|weather"}
     assert sorted(steerer.vectors) == sorted(EXAMPLES)
     for concept, vector in steerer.vectors.items():

@@ -790,3 +790,5 @@ def test_report_has_judge_free_curves_directions_and_judge_confusion(done):
     directions = report.split("## Directions of the methods", 1)[1].split("\n## ", 1)[0]
     assert "| dual |" in directions and "| diffmean |" in directions
     assert "| random |" not in directions
+    cost = report.split("## Cost", 1)[1].split("\n## ", 1)[0]
+    assert "direction_seconds" in cost and "calibration_seconds" in cost

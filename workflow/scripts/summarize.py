@@ -16,6 +16,7 @@ from steering.evaluation.verdict import (
 from steering.experiment.stage import Stage, run_stage
 from steering.fit.vector_files import load_resampled_vectors
 from steering.io import parquet_metadata, read_json, read_parquet
+from steering.reporting.cost import fit_cost
 from steering.reporting.judge_free import judge_free_section, plot_judge_free
 from steering.reporting.judge_sections import judge_confusion_section
 from steering.reporting.method_geometry import method_geometry_section
@@ -59,12 +60,7 @@ def main(stage: Stage) -> None:
                 if has_control else pd.DataFrame(columns=list(VERDICT_COLUMNS)))
     stage.log.info("Knee: %s; noise-aware: %s; knees per resample: %s; verdicts:\n%s", knee,
                    knee_noise, spreads, verdicts.to_string(index=False))
-    cost = pd.DataFrame([
-        {"n_examples": meta["n_examples"], "fit_seconds": meta["fit"]["fit_seconds"],
-         "peak_memory_mb": meta["fit"]["peak_memory_mb"],
-         "memory_kind": meta["fit"]["memory_kind"]}
-        for meta in map(read_json, inp.vectors)
-    ])
+    cost = pd.DataFrame([fit_cost(meta) for meta in map(read_json, inp.vectors)])
     ablation = sorted(set(se[se.method != primary_method].n_examples))
     plot_training_curve(se, mean, knee, out.training, method=primary_method)
     plot_cost_curve(cost, out.cost)
