@@ -251,7 +251,9 @@ def knee_spread(n_examples: npt.ArrayLike, knees: Sequence[Knee | int | None]) -
 
     Returns:
         The spread; ``stable`` is False when there are no knees, any resample has none, or the
-        earliest and latest knees are more than one grid step apart.
+        earliest and latest knees are more than one grid step apart. The reason starts with
+        ``"stable: "``, ``"unstable: "`` or, when no resample has a knee (they agree there is
+        none), ``"none: "``.
 
     Raises:
         ValueError: On an unsorted grid or a knee that is not on the grid.
@@ -264,6 +266,13 @@ def knee_spread(n_examples: npt.ArrayLike, knees: Sequence[Knee | int | None]) -
     if not values:
         return KneeSpread(values, False, "no resamples, so no knee to compare")
     missing = [r for r, k in enumerate(values) if k is None]
+    if len(missing) == len(values):  # they agree: no resample's curve has a knee
+        return KneeSpread(
+            values,
+            False,
+            "none: no resample's curve has a knee (each is flat within its intervals or at "
+            "the control), so the resamples agree that more examples bring no measurable gain",
+        )
     if missing:
         return KneeSpread(
             values, False, f"unstable: resample(s) {missing} have no knee; knees {list(values)}"

@@ -91,7 +91,8 @@ def judge_section(judge_validation: pd.DataFrame, threshold: float) -> tuple[lis
         else f"judge AUROC is >= {threshold} for every concept (lowest {fmt(worst, 2)})"
     )
     lines.append(
-        f"Judge AUROC per concept (on-concept vs off-concept texts; target >= {threshold}):"
+        f"Judge AUROC per concept (its texts vs texts about the other concepts; target >= "
+        f"{threshold}):"
     )
     lines += ["", markdown_table(judge_validation[["concept", "auroc", "n"]]), ""]
     return lines, caveat
@@ -258,7 +259,12 @@ def conclusion_section(
         )
     else:
         parts.append(f"The noise-aware criterion finds no knee ({knee_noise.reason}).")
-    if spread is not None:
+    if spread is not None and spread.reason.startswith("none: "):
+        parts.append(
+            "Across the resampled example subsets **no resample has a knee** "
+            f"({spread.reason.removeprefix('none: ')})."
+        )
+    elif spread is not None:
         word = "stable" if spread.stable else "unstable"
         parts.append(
             f"Across the resampled example subsets the knee is **{word}** ({spread.reason})."

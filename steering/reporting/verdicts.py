@@ -52,9 +52,10 @@ def knee_spread_section(spreads: Mapping[str, KneeSpread], blocked: str = "") ->
     ]
     for method, spread in sorted(spreads.items()):
         knees = ", ".join("none" if k is None else str(k) for k in spread.knees)
-        word = "stable" if spread.stable else "unstable"
-        reason = spread.reason.removeprefix(f"{word}: ")
-        lines.append(f"- **{method}**: knees per resample [{knees}]: {word} ({reason}).")
+        word = spread.reason.split(":", 1)[0]
+        reason = spread.reason.split(": ", 1)[-1]
+        verdict = "no knee in any resample" if word == "none" else word
+        lines.append(f"- **{method}**: knees per resample [{knees}]: {verdict} ({reason}).")
     return [*lines, ""]
 
 

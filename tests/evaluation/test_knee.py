@@ -128,6 +128,12 @@ def test_knee_spread_stable_within_one_step() -> None:
     assert knee_spread(N, [8, 8, 8]).stable
 
 
+def test_knee_spread_when_no_resample_has_a_knee_they_agree_on_none() -> None:
+    spread = knee_spread(N, [Knee(None, "flat"), None, Knee(None, "at the control")])
+    assert not spread.stable and spread.reason.startswith("none: no resample's curve")
+    assert "unstable" not in spread.reason
+
+
 def test_knee_spread_unstable_when_far_apart_or_missing() -> None:
     far = knee_spread(N, [2, 8, 4])
     assert not far.stable and "span 2 steps" in far.reason

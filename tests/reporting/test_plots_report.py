@@ -267,12 +267,15 @@ def test_report_states_the_knee_of_each_resample(run: dict[str, object], tmp_pat
     spreads = {
         "dual": knee_spread(grid, [grid[1], grid[1], grid[2]]),
         "manifold": knee_spread(grid, [grid[0], None, grid[-1]]),
+        "random": knee_spread(grid, [None, None, None]),
     }
     text = _report(run, tmp_path / "r.md", aurocs=[0.91, 0.85, 0.88], knee_spreads=spreads)
     section = text.split("## Knee per resample", 1)[1].split("\n## ", 1)[0]
     assert f"- **dual**: knees per resample [{grid[1]}, {grid[1]}, {grid[2]}]: stable" in section
     assert "- **manifold**: knees per resample" in section and "none" in section
     assert ": unstable (resample(s) [1] have no knee" in section
+    none = "- **random**: knees per resample [none, none, none]: no knee in any resample ("
+    assert none in section
     conclusion = text.split("## Conclusion", 1)[1]
     assert "Across the resampled example subsets the knee is **stable**" in conclusion
     blocked = _report(run, tmp_path / "b.md", aurocs=[0.91, 0.74, 0.88], knee_spreads={},
