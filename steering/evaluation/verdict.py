@@ -9,11 +9,12 @@ or the hierarchical curve), the random control's curve and the judge's validatio
   largest);
 - ``no_steering``: "no detectable steering (SE interval overlaps the random control at every n)";
 - ``saturates``: "steers, saturates at n = K" (K from
-  :func:`~steering.evaluation.knee.find_knee_noise_aware`; the smallest n when the whole curve
-  is flat within its intervals);
+  :func:`~steering.evaluation.knee.find_knee_noise_aware`);
 - ``still_improving``: "steers, still improving at the largest n";
 - ``steers``: "steers at n = K (the only n measured)": above the control, but a single n says
-  nothing about saturation (e.g. the ablation methods, run at one n).
+  nothing about saturation (e.g. the ablation methods, run at one n); or "steers; no measurable
+  change from n = A to B": the whole curve is flat within its intervals, so the data cannot
+  tell a saturated curve from a slowly rising one, and no knee is claimed.
 
 The checks run in that order, so no knee is claimed when the judge failed or the curve is
 indistinguishable from the control.
@@ -177,10 +178,12 @@ def method_verdict(
             method, "steers", None, f"steers at n = {points[0]} (the only n measured)", why + note
         )
     if is_flat(ours["ci_low"], ours["ci_high"]):
-        why = f"above the control; the curve is flat within its intervals from n = {points[0]}"
-        return Verdict(
-            method, "saturates", points[0], f"steers, saturates at n = {points[0]}", why + note
+        why = (
+            f"above the control; the curve is flat within its intervals from n = {points[0]} to "
+            f"{points[-1]}, so no knee is claimed"
         )
+        text = f"steers; no measurable change from n = {points[0]} to {points[-1]}"
+        return Verdict(method, "steers", None, text, why + note)
     knee = find_knee_noise_aware(points, ours["mean_se"], ours["ci_low"], ours["ci_high"])
     if knee.n_examples is None:
         return Verdict(

@@ -44,10 +44,11 @@ def test_still_rising_curve() -> None:
     assert v.text == "steers, still improving at the largest n"
 
 
-def test_flat_curve_above_control_saturates_at_the_smallest_n() -> None:
+def test_flat_curve_above_control_steers_and_claims_no_knee() -> None:
     v = method_verdict("dual", _curve([0.30, 0.32, 0.31, 0.30, 0.31]), CONTROL)
-    assert (v.kind, v.knee) == ("saturates", 2)
-    assert "flat within its intervals" in v.reason
+    assert (v.kind, v.knee) == ("steers", None)
+    assert v.text.startswith("steers; no measurable change from n = 2 to ")
+    assert "flat within its intervals" in v.reason and "no knee is claimed" in v.reason
 
 
 def test_curve_at_the_control_is_no_steering_and_claims_no_knee() -> None:
