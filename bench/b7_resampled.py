@@ -256,9 +256,21 @@ def main() -> None:
         f"{(fits.fit_s - fits.calibration_s).sum() / fits.resamples.sum():.3f} s per resample; "
         f"the rest of the fit jobs' wall ({(fits.wall_s - fits.fit_s).sum():.0f} s over "
         f"{len(fits)} jobs) is start-up and I/O",
-        f"- peak RSS: max {jobs.rss_mb.max():.0f} MB ({jobs.loc[jobs.rss_mb.idxmax(), 'rule']}),"
-        f" median {jobs.rss_mb.median():.0f} MB",
+        f"- peak RSS per rule (max over its jobs, MB; median job {jobs.rss_mb.median():.0f}): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in
+                    jobs.groupby("rule").rss_mb.max().sort_values(ascending=False).items()),
     ]
+    steered = jobs[~jobs.method.isin(["", "baseline", "random"]) & jobs.units.notna()]
+    per_r = {f: lines_by[f][1] * steered[steered.family == f].units.mean() / run_r
+             for f in ("generation", "score_perplexity", "judge_outputs") if lines_by.get(f)}
+    per_r["fit directions"] = (fits.fit_s - fits.calibration_s).sum() / fits.resamples.sum()
+    once = {f: lines_by[f][0] for f in per_r if lines_by.get(f)}
+    once["calibration search"] = fits.calibration_s.mean()
+    lines.append(
+        "- one resample of one steered (method, n), per unit slope x its mean units / R: "
+        + ", ".join(f"{k} {v:.3g} s" for k, v in per_r.items())
+        + f" = {sum(per_r.values()):.0f} s; paid once per job whatever R (line intercepts, "
+        "calibration mean): " + ", ".join(f"{k} {v:.1f} s" for k, v in once.items()))
     base = at_resamples(jobs, lines_by, run_r, run_r)
     arith = [
         f"R = {r}: {at_resamples(jobs, lines_by, run_r, r) / 60:.1f} min of stage time"

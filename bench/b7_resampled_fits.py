@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from threadpoolctl import threadpool_limits
 
 from steering.core.activations import example_key, example_names
 from steering.core.models import load_model
@@ -41,6 +42,7 @@ def _section(config: dict, schema: dict, name: str) -> dict:
 def measure_lines(results: Path, rounds: int, threads: int) -> list[str]:
     """Markdown lines: median seconds of ``fit_resamples`` per (mode, n, R)."""
     torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's BLAS too: spinning BLAS threads on a busy machine
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     cal, coh, data = (_section(config, schema, s) for s in ("calibration", "coherence", "data"))
@@ -88,10 +90,11 @@ def measure_lines(results: Path, rounds: int, threads: int) -> list[str]:
         print(f"  search n=16 R={r}: {search[r][0]:.1f} s", flush=True)
     out = [
         f"**Fit cost vs resamples** (`fit_resamples`, dual, {len(concepts)} concepts, the run's "
-        f"activations; {threads} torch thread(s); `fixed`: medians of {rounds} interleaved "
-        "rounds; `search` = the run's design, search on resample 0 reused, one pass)",
+        f"activations; {threads} torch and BLAS thread(s); `fixed`: medians of {rounds} "
+        "interleaved rounds; `search` = the run's design, search on resample 0 reused, one pass)",
         "",
-        "| calibration | n | R | wall s | CPU s | calibration s | CPU s per resample |",
+        "| calibration | n | R | wall s | CPU s | calibration s (wall, fit report) | "
+        "CPU s per resample |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for n, r in grid:
