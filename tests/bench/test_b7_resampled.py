@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from bench.b7_resampled import at_resamples, fixed_per_unit, job_table, stage_lines
+from bench.b7_resampled import at_resamples, fixed_per_unit, job_table, run_wall, stage_lines
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -102,3 +103,23 @@ def test_at_resamples_scales_only_the_per_unit_parts(run: Path) -> None:
     # R 2 -> 4: every steered row and reading twice, each fit's direction part twice
     extra = 2 * 0.2 * 40 + 0.1 * (60 + 240) + 2 * 1.0
     assert at_resamples(jobs, lines, 2, 4) == pytest.approx(jobs.wall_s.sum() + extra)
+
+
+def _snakemake_log(path: Path, jobs: int, start: str, end: str, mtime: int) -> None:
+    path.write_text(
+        f"Job stats:\njob      count\n-----  -------\nall          1\nwork     {jobs}\n"
+        f"total    {jobs + 1}\n\n[{start}]\nrule work:\n[{end}]\nFinished job 0.\n"
+    )
+    os.utime(path, (mtime, mtime))
+
+
+def test_run_wall_takes_the_log_that_ran_every_job(tmp_path: Path) -> None:
+    logs = tmp_path / ".snakemake" / "log"
+    logs.mkdir(parents=True)
+    _snakemake_log(logs / "a.snakemake.log", 50, "Tue Dec  1 20:17:00 2026",
+                   "Tue Dec  1 20:57:30 2026", 1_000)
+    _snakemake_log(logs / "b.snakemake.log", 2, "Tue Dec  1 21:00:00 2026",
+                   "Tue Dec  1 21:00:10 2026", 2_000)  # a later partial rerun
+    wall, log = run_wall(tmp_path, 50)
+    assert (wall, log.name) == (40 * 60 + 30, "a.snakemake.log")
+    assert run_wall(tmp_path, 7) == (None, None)
