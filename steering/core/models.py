@@ -92,6 +92,39 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
     return DTYPES[dtype]
 
 
+def has_fast_bf16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bf16 matrices natively: CUDA with bf16 support, or a CPU
+    with AMX tiles (oneDNN's AMX kernels; measured 2-3x faster than fp32 here, BENCHMARKS B11).
+    """
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        return bool(amx is not None and amx())
+    return False
+
+
+def resolve_reading_dtype(
+    dtype: str | torch.dtype, device: str | torch.device = "auto"
+) -> torch.dtype:
+    """Resolve the dtype of a model that only reads texts (the judge, perplexity scoring).
+
+    ``"auto"`` is bf16 wherever the device runs it natively (:func:`has_fast_bf16`), else as
+    :func:`resolve_dtype`. A reading is one forward pass per text, so bf16's rounding shifts a
+    score slightly and never compounds as it does over greedy generation (B11 measures both);
+    generation keeps :func:`resolve_dtype`'s choice. Explicit names resolve as there.
+    """
+    torch_device = resolve_device(device)
+    if dtype == "auto" and has_fast_bf16(torch_device):
+        return torch.bfloat16
+    return resolve_dtype(dtype, torch_device)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.bfloat16`` -> ``"bfloat16"``: how outputs record a dtype."""
+    return str(dtype).removeprefix("torch.")
+
+
 def _find_gguf(entry: EmbeddedModel) -> Path:
     spec = importlib.util.find_spec(entry.package)
     if spec is None or not spec.submodule_search_locations:

@@ -72,3 +72,4 @@ class CoherenceSettings:
     ratio: float
     distinct_ratio: float
     first_k: int
+    dtype: str

@@ -15,12 +15,13 @@ def model_settings(stage: Stage) -> ModelSettings:
     return from_section(ModelSettings, stage.params.model)
 
 
-def stage_model(stage: Stage) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` named by the stage's ``model`` params, on the stage's device."""
+def stage_model(stage: Stage, dtype: Any = None) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` named by the stage's ``model`` params, on the stage's device, in
+    ``dtype`` when given (a resolved ``torch.dtype``), else in the ``model`` params' dtype."""
     spec = model_settings(stage)
     return load_model(
         spec.name,
-        dtype=spec.dtype,
+        dtype=spec.dtype if dtype is None else dtype,
         device=stage.device,
         trust_remote_code=spec.trust_remote_code,
         revision=spec.revision,

@@ -12,11 +12,13 @@ from steering.core.memory import track_peak_memory
 from steering.core.models import (
     EMBEDDED_MODELS,
     embedded_model_dir,
+    has_fast_bf16,
     load_model,
     model_identity,
     prepare_tokenizer,
     resolve_device,
     resolve_dtype,
+    resolve_reading_dtype,
 )
 from tests.helpers.tiny_models import TinyModel
 
@@ -75,6 +77,16 @@ def test_tokenizer_without_any_fallback_token_is_refused(tokenizer) -> None:
         prepare_tokenizer(bare)
 
 
+@pytest.mark.parametrize("amx", [True, False])
+def test_reading_dtype_auto_is_bf16_only_where_the_cpu_has_amx(monkeypatch, amx) -> None:
+    # the hardware probe is replaced: this machine has one answer, the rule has two branches
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert has_fast_bf16(torch.device("cpu")) is amx
+    assert resolve_reading_dtype("auto", "cpu") == (torch.bfloat16 if amx else torch.float32)
+    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32  # generation: fp32
+    assert resolve_reading_dtype("float32", "cpu") == torch.float32
+
+
 def test_dtype_and_device_resolution() -> None:
     cpu = torch.device("cpu")
     assert resolve_dtype("auto", cpu) == torch.float32
@@ -83,6 +95,10 @@ def test_dtype_and_device_resolution() -> None:
     with pytest.raises(ValueError, match="Unknown dtype"):
         resolve_dtype("float8", cpu)
     assert resolve_device("cpu") == cpu
+    assert resolve_reading_dtype("fp32", "cpu") == torch.float32  # explicit names as asked
+    assert resolve_reading_dtype("float16", cpu) == torch.float16
+    fast = torch.bfloat16 if has_fast_bf16(cpu) else torch.float32
+    assert resolve_reading_dtype("auto", "cpu") == fast
     if not torch.cuda.is_available():
         assert resolve_device("auto") == cpu
         with pytest.raises(ValueError, match="CUDA is not available"):

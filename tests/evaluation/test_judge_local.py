@@ -396,5 +396,13 @@ def test_factory_judge_loads_its_model_only_on_a_cache_miss(tmp_path, rubric, ca
         assert "loading the model" not in caplog.text
         rerun.score(TEXTS[:4], rubric)  # one new text: the model loads now, once
         assert rerun.judge.model_loaded and rerun.judge.texts_scored == 1
+        # the loaded dtype is the one in the judge's id: a cache never mixes dtypes
+        assert first.judge_id.endswith(":" + str(rerun.judge.model.dtype).split(".")[-1])
+        other = "float32" if first.judge.dtype == "bfloat16" else "bfloat16"
+        second = CachedJudge(make_judge({**settings, "dtype": other}, device="cpu"), cache)
+        assert second.judge_id != first.judge_id and second.judge_id.endswith(":" + other)
+        second.score(TEXTS[:1], rubric)  # not answered from the other dtype's cached scores
+        assert second.judge.model_loaded and second.judge.texts_scored == 1
+        assert str(second.judge.model.dtype) == f"torch.{other}"
     with pytest.raises(ValueError, match="either a model or a model_loader"):
         LocalJudge(None, first.judge.tokenizer, model_id="tiny")

@@ -289,6 +289,25 @@ def test_parquet_outputs_carry_provenance(done):
     assert len(hashes) == 1, "outputs of one run record different code hashes"
 
 
+def test_reading_stages_record_the_dtype_they_read_in(done):
+    """Perplexity and the judge only read, so "auto" is bf16 where the CPU has AMX; each output
+    says which dtype it was read in (the judge's in its id, so its cache never mixes them)."""
+    import torch
+
+    from steering.core.models import dtype_name, resolve_reading_dtype
+
+    config = yaml.safe_load((done.project / "config.yaml").read_text())
+    expected = dtype_name(resolve_reading_dtype(config.get("coherence", {}).get("dtype", "auto")))
+    assert expected == ("bfloat16" if torch.cpu._is_amx_tile_supported() else "float32")
+    for path in (done.project / "results/perplexity").rglob("*.parquet"):
+        assert parquet_metadata(path)["dtype"] == expected, path
+    judge_dtype = dtype_name(resolve_reading_dtype(config["judge"].get("dtype", "auto")))
+    for path in (done.project / "results/judgments").rglob("*.parquet"):
+        assert parquet_metadata(path)["judge_id"].endswith(":" + judge_dtype), path
+    activations = read_json(done.project / "results/activations/activations.json")
+    assert activations["dtype"] == "float32"  # the steered model keeps model.dtype's auto
+
+
 def test_report_states_the_knee(done):
     report = (done.project / "results/report/report.md").read_text()
     assert KNEE.search(report), report[:3000]

@@ -86,6 +86,12 @@ def model_params():
             ("name", "revision", "dtype", "layer", "layer_template", "trust_remote_code")}
 
 
+def coherence_rule():
+    """``coherence`` without the perplexity model's dtype: what the stages that apply the rule
+    read (changing the dtype reruns perplexity scoring, and through it what follows)."""
+    return {k: v for k, v in config["coherence"].items() if k != "dtype"}
+
+
 def judge_params():
     keys = ("backend", "model", "dtype", "batch_size", "max_text_tokens", "base_url",
             "api_key_env", "timeout", "max_concurrency", "max_retries")

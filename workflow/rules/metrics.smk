@@ -20,7 +20,7 @@ rule compute_metrics:
         lexicons=LEXICON_FILES,
     params:
         concepts=CONCEPTS,
-        coherence=config["coherence"],
+        coherence=coherence_rule(),
         n_boot=config["metrics"]["n_boot"],
         seed=config["seed"],
     log:

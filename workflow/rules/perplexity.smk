@@ -1,6 +1,6 @@
 rule score_perplexity:
-    """Perplexity (whole continuation and first k tokens) under the unsteered model, and
-    distinct-2, for one generations file."""
+    """Perplexity (whole continuation and first k tokens) under the unsteered model (in
+    coherence.dtype), and distinct-2, for one generations file."""
     output:
         f"{R}/perplexity/{{name}}.parquet",
     input:
@@ -8,6 +8,7 @@ rule score_perplexity:
         generations=f"{R}/generations/{{name}}.parquet",
     params:
         model=model_params(),
+        dtype=config["coherence"]["dtype"],
         first_k=config["coherence"]["first_k"],
         batch_size=config["generation"]["batch_size"],
     wildcard_constraints:

@@ -37,7 +37,7 @@ rule summarize:
         reference_is_judge=not config["judge"]["ratings"],
         n_boot=config["metrics"]["n_boot"],
         seed=config["seed"],
-        coherence=config["coherence"],
+        coherence=coherence_rule(),
         geometry_n=GEOMETRY_N,
         judge_contrast=config["judge"]["contrast"],
     log:

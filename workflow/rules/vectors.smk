@@ -21,7 +21,7 @@ rule fit_vectors:
         model=model_params(),
         fit={k: v for k, v in config["fit"].items() if k != "methods"},
         calibration=config["calibration"],
-        coherence=config["coherence"],
+        coherence=coherence_rule(),
         seed=config["seed"],
         resamples=config["resamples"],
         held_out=HELD_OUT,

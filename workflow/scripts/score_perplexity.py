@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from steering.core.models import model_identity
+from steering.core.models import dtype_name, model_identity, resolve_reading_dtype
 from steering.evaluation.coherence import distinct_n
 from steering.evaluation.perplexity import continuation_perplexity
 from steering.experiment.stage import Stage, run_stage
@@ -13,7 +13,8 @@ from steering.io import read_parquet, write_parquet
 def main(stage: Stage) -> None:
     p = stage.params
     generations = read_parquet(stage.input.generations)
-    model, tokenizer = stage_model(stage)
+    # Scoring only reads: "auto" is bf16 where the hardware runs it natively (B11).
+    model, tokenizer = stage_model(stage, resolve_reading_dtype(p.dtype, stage.device))
     results = continuation_perplexity(
         model, [list(x) for x in generations.prompt_ids],
         [list(x) for x in generations.token_ids], pad_token_id=tokenizer.pad_token_id,
@@ -25,7 +26,8 @@ def main(stage: Stage) -> None:
         "n_tokens": [r.n_tokens for r in results],
         "distinct2": [distinct_n(t, 2) for t in generations.text],
     })
-    write_parquet(stage.output[0], frame, stage.metadata(**model_identity(model)))
+    write_parquet(stage.output[0], frame, stage.metadata(
+        **model_identity(model), dtype=dtype_name(model.dtype)))
 
 
 if "snakemake" not in globals():  # run by hand, for debugging

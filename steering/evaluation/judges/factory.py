@@ -24,16 +24,26 @@ DEFAULTS: dict[str, Any] = {
 def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
     """Create the judge named by ``settings["backend"]``.
 
-    ``local``: ``settings["model"]`` loaded with :func:`steering.load_model`, read by digit
-    probabilities. ``openai``: an OpenAI-compatible endpoint at ``settings["base_url"]``.
+    ``local``: ``settings["model"]`` loaded with :func:`steering.load_model` in
+    ``settings["dtype"]`` (``"auto"``: :func:`~steering.core.models.resolve_reading_dtype`),
+    read by digit probabilities. ``openai``: an OpenAI-compatible endpoint at
+    ``settings["base_url"]``.
     """
     backend = settings.get("backend")
     if backend == "local":
-        from steering.core.models import load_tokenizer, load_weights
+        from steering.core.models import (
+            dtype_name,
+            load_tokenizer,
+            load_weights,
+            resolve_reading_dtype,
+        )
         from steering.evaluation.judges.local import LocalJudge
 
+        # The judge only reads: "auto" is bf16 where the hardware runs it natively.
+        dtype = resolve_reading_dtype(settings.get("dtype", DEFAULTS["dtype"]), device)
+
         def load() -> Any:
-            return load_weights(settings["model"], settings.get("dtype", DEFAULTS["dtype"]), device)
+            return load_weights(settings["model"], dtype, device)
 
         # The weights load on the first text that is not in the judgment cache: a rerun whose
         # judgments are all cached (e.g. after a judge-code edit) never loads them.
@@ -44,6 +54,7 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
             batch_size=settings.get("batch_size", DEFAULTS["batch_size"]),
             max_text_tokens=settings.get("max_text_tokens", DEFAULTS["max_text_tokens"]),
             model_loader=load,
+            dtype=dtype_name(dtype),
         )
     if backend == "openai":
         from steering.evaluation.judges.openai import OpenAIJudge

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from steering.evaluation.judges.base import PROMPT_FORMAT, Rubric, expected_digit, to_ten_scale
+from steering.evaluation.judges.digit_head import digit_logits
 from steering.evaluation.judges.local_prompt import LOCAL_PROMPT_VERSION, Layout, PromptBuilder
 from steering.evaluation.judges.prefix_cache import (
     expanded_cache,
@@ -58,9 +59,12 @@ class LocalJudge:
         max_cached_prefixes: How many rubrics' prefix caches are kept (least recently used out).
         model_loader: Called once, on the first text to score, when ``model`` is ``None``: a
             judge whose every text is already in a judgment cache never loads its model.
+        dtype: The dtype ``model_loader`` loads in (``"bfloat16"``...); with a model, its own.
+            Part of :attr:`judge_id`, so a judgment cache never mixes dtypes.
 
     Attributes:
-        judge_id: ``"local:<model_id>:<plain|chat>-<LOCAL_PROMPT_VERSION>:<PROMPT_FORMAT>:t<max>"``.
+        judge_id: ``"local:<model_id>:<plain|chat>-<LOCAL_PROMPT_VERSION>:<PROMPT_FORMAT>``
+            ``:t<max>:<dtype>"``.
         forward_calls: Model forward passes run so far (prefixes, batches and full prompts).
         prefix_computations: Of those, forward passes that built a prefix cache.
         texts_scored: Texts scored so far (by :meth:`score` and :meth:`score_full_prompt`).
@@ -79,9 +83,14 @@ class LocalJudge:
         max_text_tokens: int = 128,
         max_cached_prefixes: int = 8,
         model_loader: Callable[[], Any] | None = None,
+        dtype: str | None = None,
     ) -> None:
         if (model is None) == (model_loader is None):
             raise ValueError("give either a model or a model_loader (called on first use)")
+        if model is not None:
+            dtype = str(model.dtype).removeprefix("torch.")
+        if not dtype:
+            raise ValueError("a judge with a model_loader needs the dtype it loads, e.g. 'float32'")
         if not model_id or not model_id.strip():
             raise ValueError("model_id must be a non-empty name, e.g. 'gemma-3-270m'")
         if batch_size < 1:
@@ -106,8 +115,9 @@ class LocalJudge:
         self.use_chat_template = self.prompts.use_chat_template
         self.judge_id = (
             f"local:{model_id}:{self.prompts.mode}-{LOCAL_PROMPT_VERSION}:{PROMPT_FORMAT}"
-            f":t{max_text_tokens}"
+            f":t{max_text_tokens}:{dtype}"
         )
+        self.dtype = dtype
         self.forward_calls = 0
         self.prefix_computations = 0
         self.texts_scored = 0
@@ -233,9 +243,10 @@ class LocalJudge:
         kwargs: dict[str, Any] = {"input_ids": input_ids, "use_cache": False}
         if self._supports_logits_to_keep:
             kwargs["logits_to_keep"] = 1
-        logits = self._forward(**kwargs).logits[0, -1]
+        with digit_logits(self.model, digit_ids) as digits:
+            logits = digits(self._forward(**kwargs).logits[0, -1])
         self.texts_scored += 1
-        return self._to_score(logits[digit_ids][None])[0]
+        return self._to_score(logits[None])[0]
 
     def _disable_prefix_caching(self, reason: str) -> None:
         if self.prefix_caching:
@@ -288,10 +299,14 @@ class LocalJudge:
             # text instead of width x vocabulary. (A 2-D ``logits_to_keep`` does the same only
             # in newer transformers 5.x; older ones index it as a 1-D list of positions and
             # return batch x batch rows, which failed on CUDA with a device-side assert.)
-            with only_positions(head, last.to(device)):
-                logits = self._forward(**kwargs).logits[:, 0]
+            with only_positions(head, last.to(device)), digit_logits(
+                self.model, layout.digit_ids
+            ) as digits:
+                logits = digits(self._forward(**kwargs).logits[:, 0])
         else:
-            logits = self._forward(**kwargs).logits[torch.arange(batch), last.to(device)]
+            with digit_logits(self.model, layout.digit_ids) as digits:
+                logits = digits(self._forward(**kwargs).logits)
+            logits = logits[torch.arange(batch), last.to(device)]
         del cache
         self.texts_scored += batch
-        return self._to_score(logits[:, layout.digit_ids])
+        return self._to_score(logits)

@@ -39,7 +39,7 @@ from steering.evaluation.judges.base import (
     user_message,
 )
 
-LOCAL_PROMPT_VERSION = "v2"  # v2: scores rounded to 1e-6
+LOCAL_PROMPT_VERSION = "v3"  # v2: scores rounded to 1e-6; v3: digit logits in fp32
 """Version of the local layouts below (score label, separators); part of ``judge_id``."""
 
 _SCORE_LABEL = "Score:"
