@@ -11,7 +11,8 @@ With several example subsets per scale (resamples, see :mod:`steering.evaluation
 :func:`hierarchical_mean_se` bootstraps in two stages: resamples with replacement, then prompts
 with replacement within each drawn resample (a fresh prompt draw for every drawn resample, shared
 by that resample's concepts), so the interval covers both which examples were picked and which
-prompts were scored.
+prompts were scored; :func:`hierarchical_mean` is the same scheme for any per-resample statistic
+(e.g. the concept-word lift of :mod:`steering.evaluation.lexical_intervals`).
 """
 
 from __future__ import annotations

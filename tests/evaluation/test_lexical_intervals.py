@@ -48,7 +48,10 @@ def test_deterministic_rates_collapse_the_interval_on_the_lift() -> None:
     assert (row.ci_low, row.ci_high) == (pytest.approx(0.2), pytest.approx(0.2))
     assert (row.rate_base, row.rate_max, row.rate_min) == pytest.approx((0.1, 0.3, 0.05))
     assert (row.strength_max, row.strength_min, row.n_resamples, row.n_concepts) == (
-        1.0, -1.0, 1, 2
+        1.0,
+        -1.0,
+        1,
+        2,
     )
 
 
@@ -83,8 +86,13 @@ def test_seeded_and_reusing_the_hierarchical_bootstrap() -> None:
     # The same replicates as hierarchical_mean over the resamples' mean lift by hand: each
     # resample's rows at the prompts drawn, top minus strength 0, averaged over concepts
     # (equal here), then over the drawn resamples.
-    rates = table.pivot_table(index=["resample", "prompt_id"], columns="strength",
-                              values="word_rate", aggfunc="mean", dropna=False)
+    rates = table.pivot_table(
+        index=["resample", "prompt_id"],
+        columns="strength",
+        values="word_rate",
+        aggfunc="mean",
+        dropna=False,
+    )
     base = table[table.strength == 0].groupby("prompt_id").word_rate.mean().to_numpy()
     tops = [rates.loc[r][1.0].to_numpy() for r in (0.0, 1.0)]
     statistics = [lambda p, top=top: top[p].mean() - base[p].mean() for top in tops]
@@ -97,10 +105,15 @@ def test_hierarchical_mean_se_runs_through_hierarchical_mean() -> None:
     rng = np.random.default_rng(0)
     tables = [
         [
-            pd.DataFrame({"prompt_id": np.repeat(np.arange(5), 3),
-                          "strength": np.tile([0.0, 0.5, 1.0], 5),
-                          "delta": rng.normal(size=15), "reference": rng.normal(size=15),
-                          "coherent": rng.random(15) > 0.2})
+            pd.DataFrame(
+                {
+                    "prompt_id": np.repeat(np.arange(5), 3),
+                    "strength": np.tile([0.0, 0.5, 1.0], 5),
+                    "delta": rng.normal(size=15),
+                    "reference": rng.normal(size=15),
+                    "coherent": rng.random(15) > 0.2,
+                }
+            )
             for _ in range(2)
         ]
         for _ in range(3)
