@@ -11,7 +11,8 @@ With several example subsets per scale (resamples, see :mod:`steering.evaluation
 :func:`hierarchical_mean_se` bootstraps in two stages: resamples with replacement, then prompts
 with replacement within each drawn resample (a fresh prompt draw for every drawn resample, shared
 by that resample's concepts), so the interval covers both which examples were picked and which
-prompts were scored.
+prompts were scored; :func:`hierarchical_mean` is the same scheme for any per-resample statistic
+(e.g. the concept-word lift of :mod:`steering.evaluation.lexical_intervals`).
 """
 
 from __future__ import annotations
@@ -208,6 +209,40 @@ def _hierarchical_replicates(
     )
 
 
+def hierarchical_mean(
+    statistics: Sequence[Callable[[npt.NDArray[np.intp]], float]],
+    n_prompts: int,
+    *,
+    n_boot: int,
+    seed: int,
+    ci: float = 0.95,
+) -> tuple[float, float, float, FloatArray]:
+    """Mean over units of any per-unit statistic, with the hierarchical interval.
+
+    The two-stage scheme of :func:`hierarchical_mean_se` for any statistic: ``statistics[u]``
+    maps an array of prompt positions (``0 .. n_prompts - 1``, repeats allowed) to unit ``u``'s
+    value on those prompts' rows (NaN when undefined; NaNs are left out of every mean).
+
+    Returns:
+        ``(mean, low, high, replicates)``: the mean over units on all prompts, the percentile
+        interval and the ``n_boot`` replicates.
+
+    Raises:
+        ValueError: On no units, ``n_prompts < 1``, ``n_boot < 1`` or ``ci`` outside (0, 1).
+    """
+    check_bootstrap(n_boot, ci)
+    if not statistics or n_prompts < 1:
+        raise ValueError(
+            f"need at least one unit and one prompt, got {len(statistics)} unit(s) and "
+            f"{n_prompts} prompt(s)"
+        )
+    everything = np.arange(n_prompts)
+    point = _nanmean([statistic(everything) for statistic in statistics])
+    replicates = _hierarchical_replicates(statistics, n_prompts, n_boot=n_boot, seed=seed)
+    low, high = _percentile_interval(replicates, ci)
+    return point, low, high, replicates
+
+
 def hierarchical_mean_se(
     resamples: Sequence[Sequence[pd.DataFrame]],
     *,
@@ -258,10 +293,6 @@ def hierarchical_mean_se(
     def statistic(unit: list[_Group]) -> Callable[[npt.NDArray[np.intp]], float]:
         return lambda prompts: _nanmean([g.se(prompts) for g in unit])
 
-    everything = np.arange(len(universe))
-    point = _nanmean([statistic(unit)(everything) for unit in prepared])
-    replicates = _hierarchical_replicates(
-        [statistic(unit) for unit in prepared], len(universe), n_boot=n_boot, seed=seed
+    return hierarchical_mean(
+        [statistic(unit) for unit in prepared], len(universe), n_boot=n_boot, seed=seed, ci=ci
     )
-    low, high = _percentile_interval(replicates, ci)
-    return point, low, high, replicates

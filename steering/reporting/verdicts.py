@@ -59,13 +59,44 @@ def knee_spread_section(spreads: Mapping[str, KneeSpread], blocked: str = "") ->
     return [*lines, ""]
 
 
-def lexical_section(lexical: pd.DataFrame, unchecked: Sequence[str]) -> list[str]:
+def lexical_sentence(method: str, lift: pd.DataFrame) -> str:
+    """One method's reading of its lift intervals (rows ``n_examples``, ``lift``, ``ci_low``,
+    ``ci_high``): which n raise (or lower) its concept's words, else no measurable effect."""
+    rows = lift.sort_values("n_examples")
+    finite = rows[rows.ci_low.notna() & rows.ci_high.notna()]
+    if finite.empty:
+        return f"- **{method}**: no interval (no rates at strength 0 and at the largest strength)."
+
+    def at(part: pd.DataFrame) -> str:
+        return "; ".join(
+            f"lift {r.lift:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}] at n = {r.n_examples}"
+            for r in part.itertuples()
+        )
+
+    up, down = finite[finite.ci_low > 0], finite[finite.ci_high < 0]
+    claims = [f"{word} its concept's words: {at(part)}"
+              for word, part in (("raises", up), ("lowers", down)) if not part.empty]
+    if not claims:
+        return (f"- **{method}**: no measurable lexical effect (every interval covers 0, "
+                f"n = {', '.join(map(str, finite.n_examples))}).")
+    covered = finite[(finite.ci_low <= 0) & (finite.ci_high >= 0)]
+    rest = (f"; the interval covers 0 at n = {', '.join(map(str, covered.n_examples))}"
+            if not covered.empty else "")
+    return f"- **{method}**: {'; '.join(claims)}{rest}."
+
+
+def lexical_section(
+    lexical: pd.DataFrame, unchecked: Sequence[str], lift: pd.DataFrame | None = None
+) -> list[str]:
     """The judge-free check: how often the steered concept's own words appear, by strength.
 
     Args:
         lexical: :func:`steering.evaluation.lexicon.lexical_summary` rows per (method,
             n_examples, concept): ``rate_base``, ``rate_max``, ``rho``.
         unchecked: Concepts without a word list (not checked; said so).
+        lift: :func:`steering.evaluation.lexical_intervals.lexical_lift_table` rows per (method,
+            n_examples), shown with their intervals and one sentence per method; None shows
+            only the per-concept averages.
     """
     lines = ["## Judge-free check: concept words", ""]
     if lexical.empty:
@@ -83,7 +114,25 @@ def lexical_section(lexical: pd.DataFrame, unchecked: Sequence[str]) -> list[str
         .mean()
         .reset_index()
     )
-    lines += [markdown_table(table), ""]
+    if lift is not None and not lift.empty:
+        lines += [
+            "`lift` is `rate_max` minus `rate_base` per resample and concept, averaged over "
+            "concepts and resamples, with a 95% hierarchical bootstrap interval (resamples, "
+            "then prompts within each); `rate_min` is the rate at the most negative strength, "
+            "where a steerer should lower or not raise it.",
+            "",
+        ]
+        shown = ["method", "n_examples", "rate_base", "rate_max", "rate_min", "lift", "ci_low",
+                 "ci_high", "n_resamples"]
+        if lift["rate_min"].isna().all():
+            shown.remove("rate_min")
+        rho = table[["method", "n_examples", "rho"]]
+        table = lift[shown].merge(rho, on=["method", "n_examples"], how="left")
+        lines += [markdown_table(table), ""]
+        lines += [lexical_sentence(m, part) for m, part in lift.groupby("method", sort=True)]
+        lines += [""]
+    else:
+        lines += [markdown_table(table), ""]
     if unchecked:
         lines += [f"Not checked (no word list): {', '.join(sorted(unchecked))}.", ""]
     return lines

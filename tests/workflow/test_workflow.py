@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from steering.evaluation.lexical_intervals import LIFT_COLUMNS
 from steering.evaluation.resampling import concept_seed, held_out_split
 from steering.io import is_readable, parquet_metadata, read_json, read_parquet
 from tests.helpers.workflow_project import (
@@ -99,6 +100,7 @@ def declared_outputs(steered: list[str] = STEERED) -> list[str]:
         "results/metrics/mean_se.parquet",
         "results/metrics/mean_se_by_resample.parquet",
         "results/metrics/lexical.parquet",
+        "results/metrics/lexical_lift.parquet",
         "results/metrics/off_target.parquet",
     ]
     outputs += [f"results/report/{name}" for name in REPORT_FILES]
@@ -323,6 +325,16 @@ def test_report_states_the_knee(done):
     lexical = read_parquet(done.project / "results/metrics/lexical.parquet")
     assert set(lexical.concept) == set(CONCEPTS)
     assert lexical.rate_base.between(0, 1).all() and lexical.rate_max.between(0, 1).all()
+    lift = read_parquet(done.project / "results/metrics/lexical_lift.parquet")
+    assert list(lift.columns) == list(LIFT_COLUMNS)
+    mean = read_parquet(done.project / "results/metrics/mean_se.parquet")
+    keys = ["method", "n_examples", "n_resamples"]
+    pd.testing.assert_frame_equal(lift[keys], mean[keys].sort_values(keys[:2], ignore_index=True))
+    assert lift[["lift", "ci_low", "ci_high"]].notna().all().all()
+    assert (lift.ci_low <= lift.ci_high).all()
+    section = report.split("## Judge-free check: concept words", 1)[1].split("\n## ", 1)[0]
+    for method in set(lift.method):
+        assert f"- **{method}**: " in section, section
 
 
 def test_resamples_flow_from_vectors_to_the_report(done):

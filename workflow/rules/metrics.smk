@@ -1,13 +1,15 @@
 rule compute_metrics:
     """Per-output scores table (with each output's resample), SE per (method, n_examples,
     concept) pooled over resamples, the mean SE per n_examples with a hierarchical interval
-    (resamples, then prompts), and the mean SE per n_examples and resample."""
+    (resamples, then prompts), the mean SE per n_examples and resample, and the concept-word
+    rates per concept and their lift per n_examples (same hierarchical interval)."""
     output:
         scores=f"{R}/metrics/scores.parquet",
         se=f"{R}/metrics/se.parquet",
         mean_se=f"{R}/metrics/mean_se.parquet",
         mean_se_by_resample=f"{R}/metrics/mean_se_by_resample.parquet",
         lexical=f"{R}/metrics/lexical.parquet",
+        lexical_lift=f"{R}/metrics/lexical_lift.parquet",
     input:
         code=code_inputs("compute_metrics.py"),
         generations=per_job(f"{R}/generations/{{method}}/n{{n}}.parquet"),

@@ -20,6 +20,7 @@ rule summarize:
         mean_se=rules.compute_metrics.output.mean_se,
         mean_se_by_resample=rules.compute_metrics.output.mean_se_by_resample,
         lexical=rules.compute_metrics.output.lexical,
+        lexical_lift=rules.compute_metrics.output.lexical_lift,
         vectors=[f"{R}/vectors/{PRIMARY}/n{n}.json" for n in N_EXAMPLES],
         validation=rules.validate_judge.output.validation,
         confusion=rules.validate_judge.output.confusion,

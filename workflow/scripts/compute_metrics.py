@@ -1,9 +1,11 @@
-"""Stage 7: per-output scores, SE per (method, n_examples, concept), mean SE per n and resample."""
+"""Stage 7: per-output scores, SE per (method, n_examples, concept), mean SE per n and resample,
+and the judge-free concept-word check (per concept, and the lift per n with its interval)."""
 
 from pathlib import Path
 
 import pandas as pd
 
+from steering.evaluation.lexical_intervals import LIFT_COLUMNS, lexical_lift_table
 from steering.evaluation.lexicon import lexical_summary, load_lexicon, word_rates
 from steering.evaluation.resampled_tables import (
     per_resample_mean_se_table,
@@ -43,9 +45,15 @@ def main(stage: Stage) -> None:
     write_parquet(out.mean_se_by_resample, by_resample, stage.metadata())
     lexicons = {Path(f).stem: load_lexicon(f) for f in inp.lexicons}
     covered = scores[scores.concept.isin(lexicons)]
-    lexical = lexical_summary(word_rates(covered, lexicons)) if len(covered) else pd.DataFrame()
-    write_parquet(out.lexical, lexical, stage.metadata(
-        unchecked_concepts=[c for c in p.concepts if c not in lexicons]))
+    rated = word_rates(covered, lexicons) if len(covered) else None
+    unchecked = [c for c in p.concepts if c not in lexicons]
+    lexical = lexical_summary(rated) if rated is not None else pd.DataFrame()
+    write_parquet(out.lexical, lexical, stage.metadata(unchecked_concepts=unchecked))
+    # The lift per (method, n): resamples, then prompts, like the mean-SE interval.
+    lift = (lexical_lift_table(rated, n_boot=p.n_boot, seed=p.seed) if rated is not None
+            else pd.DataFrame(columns=list(LIFT_COLUMNS)))
+    stage.log.info("Concept-word lift (hierarchical interval):\n%s", lift.to_string(index=False))
+    write_parquet(out.lexical_lift, lift, stage.metadata(unchecked_concepts=unchecked))
 
 
 if "snakemake" not in globals():  # run by hand, for debugging
