@@ -22,6 +22,8 @@ from filelock import FileLock
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
+from steering.core.model_store import store_in_dtype
+
 log = logging.getLogger(__name__)
 
 DTYPES = {
@@ -298,6 +300,8 @@ def load_weights(
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
     source, model_id, model_revision, kwargs = _resolve_source(spec, trust_remote_code, revision)
+    if spec in EMBEDDED_MODELS:  # its fp32 folder stored once in this dtype: no cast per job
+        source = str(store_in_dtype(Path(source), torch_dtype))
     model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **kwargs)
     model.to(torch_device).eval()  # type: ignore[arg-type]
     model_revision = model_revision or getattr(model.config, "_commit_hash", None)

@@ -1,4 +1,5 @@
-"""Stage 1: make the model loadable offline (embedded GGUF -> cached HF folder), record it."""
+"""Stage 1: make the model loadable offline (embedded GGUF -> cached HF folder, and a copy in
+the run's dtype when that is not fp32, so later jobs read it without a cast), record it."""
 
 from steering.core.layers import num_layers, resolve_layer
 from steering.core.models import load_model, model_identity
@@ -17,6 +18,7 @@ def main(stage: Stage) -> None:
         **model_identity(model),
         "class": type(model).__name__,
         "dtype": str(model.dtype).removeprefix("torch."),
+        "weights_folder": model.name_or_path,  # an embedded model's copy in this dtype, if any
         "device": stage.device,
         "n_layers": num_layers(model, spec.layer_template),
         "layer": resolve_layer(model, spec.layer, spec.layer_template),
