@@ -122,11 +122,6 @@ def resolve_reading_dtype(
     return resolve_dtype(dtype, torch_device)
 
 
-def dtype_name(dtype: torch.dtype) -> str:
-    """``torch.bfloat16`` -> ``"bfloat16"``: how outputs record a dtype."""
-    return str(dtype).removeprefix("torch.")
-
-
 def _find_gguf(entry: EmbeddedModel) -> Path:
     spec = importlib.util.find_spec(entry.package)
     if spec is None or not spec.submodule_search_locations:

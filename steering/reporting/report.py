@@ -49,6 +49,7 @@ def write_report(
     verdicts: pd.DataFrame,
     primary_method: str,
     lexical: pd.DataFrame | None = None,
+    lexical_lift: pd.DataFrame | None = None,
     unchecked_concepts: Sequence[str] = (),
     auroc_threshold: float = AUROC_THRESHOLD,
     knee_spreads: Mapping[str, KneeSpread] | None = None,
@@ -81,6 +82,8 @@ def write_report(
         primary_method: The method the SE tables and the conclusion describe.
         lexical: The judge-free concept-word check
             (:func:`steering.evaluation.lexicon.lexical_summary` rows), or None to leave it out.
+        lexical_lift: Its lift per (method, n_examples) with intervals
+            (:func:`steering.evaluation.lexical_intervals.lexical_lift_table`), or None.
         unchecked_concepts: Concepts without a word list (named in that section).
         auroc_threshold: Judge AUROC below which a warning is printed.
         knee_spreads: Per method, the knees of its resamples
@@ -143,7 +146,11 @@ def write_report(
             if knee_spreads is not None
             else []
         ),
-        *(lexical_section(lexical, unchecked_concepts) if lexical is not None else []),
+        *(
+            lexical_section(lexical, unchecked_concepts, lift=lexical_lift)
+            if lexical is not None
+            else []
+        ),
         *(line for section in extra_sections for line in section),
         *conclusion_section(
             knee=knee,

@@ -296,7 +296,8 @@ def test_reading_stages_record_the_dtype_they_read_in(done):
     says which dtype it was read in (the judge's in its id, so its cache never mixes them)."""
     import torch
 
-    from steering.core.models import dtype_name, resolve_reading_dtype
+    from steering.core.model_store import dtype_name
+    from steering.core.models import resolve_reading_dtype
 
     config = yaml.safe_load((done.project / "config.yaml").read_text())
     expected = dtype_name(resolve_reading_dtype(config.get("coherence", {}).get("dtype", "auto")))

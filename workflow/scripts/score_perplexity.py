@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from steering.core.models import dtype_name, model_identity, resolve_reading_dtype
+from steering.core.model_store import dtype_name
+from steering.core.models import model_identity, resolve_reading_dtype
 from steering.evaluation.coherence import distinct_n
 from steering.evaluation.perplexity import continuation_perplexity
 from steering.experiment.stage import Stage, run_stage

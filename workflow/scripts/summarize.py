@@ -28,7 +28,6 @@ from steering.reporting.plots import (
     plot_training_curve,
 )
 from steering.reporting.report import write_report
-from steering.reporting.verdicts import lexical_section
 
 
 def main(stage: Stage) -> None:
@@ -71,12 +70,7 @@ def main(stage: Stage) -> None:
     plot_judge_free(judge_free, out.judge_free)
     geometry = {Path(path).parent.name: load_resampled_vectors(Path(path).with_suffix(""))[0]
                 for path in inp.geometry if path.endswith(".json")}
-    # The concept-word check with its lift intervals, where write_report would put it.
-    lexical = lexical_section(read_parquet(inp.lexical),
-                              parquet_metadata(inp.lexical)["unchecked_concepts"],
-                              lift=read_parquet(inp.lexical_lift))
     extra = [
-        lexical,
         judge_free_section(judge_free),
         method_geometry_section(geometry, primary=primary_method, n_examples=p.geometry_n),
         off_target_section(read_parquet(inp.off_target)),
@@ -92,7 +86,9 @@ def main(stage: Stage) -> None:
                                                             "methods", "judge_free")},
         control_table=control_margin(se, method=primary_method) if has_control
         else pd.DataFrame(), primary_method=primary_method, auroc_threshold=p.min_auroc,
-        lexical=None, knee_spreads=spreads, knee_spread_blocked=judge_failed,
+        lexical=read_parquet(inp.lexical), lexical_lift=read_parquet(inp.lexical_lift),
+        unchecked_concepts=parquet_metadata(inp.lexical)["unchecked_concepts"],
+        knee_spreads=spreads, knee_spread_blocked=judge_failed,
         extra_sections=extra)
 
 

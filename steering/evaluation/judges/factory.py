@@ -31,8 +31,8 @@ def make_judge(settings: Mapping[str, Any], device: str = "auto") -> Judge:
     """
     backend = settings.get("backend")
     if backend == "local":
+        from steering.core.model_store import dtype_name
         from steering.core.models import (
-            dtype_name,
             load_tokenizer,
             load_weights,
             resolve_reading_dtype,
