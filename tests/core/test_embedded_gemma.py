@@ -9,7 +9,9 @@ layer 12, 16 examples per concept, strength s adds s * |v| along the unit direct
   5/349 (4 rows); +1.5 |v| 5/337 (2 rows); +2.0 |v| 6/337 (2 rows, fluency starts to
   break); negative strengths 0.
 
-Dual does not steer on this model, so the steering test uses diffmean at 1.5 |v|.
+Dual does not steer on this model, so the steering test uses diffmean at 1.5 |v|. Measured
+again after the manifold projection was made orthogonal (BENCHMARKS.md B13, data/lexicons):
+dual still moves no concept's word rate beyond noise at 0.5..3 |v|, with 16 or 64 examples.
 """
 
 from __future__ import annotations
