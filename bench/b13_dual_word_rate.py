@@ -1,4 +1,4 @@
-"""B11 does dual move a concept's word rate on the embedded gemma-3-270m (issue 11)?
+"""B13: does dual move a concept's word rate on the embedded gemma-3-270m (issue 11)?
 
 The settings a slow test would use: fp32 CPU, one torch thread, layer 12, the first 16 lines
 of each ``data/concepts`` file (and of neutral), contamination_rank 1, manifold_energy 0.99,
@@ -9,7 +9,7 @@ can be read off the sweep (same direction and norm). Each concept's 10 steered r
 with the 10 unsteered rows (``concept=None``) of the same prompts; a row is "up" when it has
 more concept words than its baseline row. The sign test is over the rows that differ.
 
-    PYTHONPATH=. python bench/b11_dual_word_rate.py
+    PYTHONPATH=. python bench/b13_dual_word_rate.py
 """
 
 from __future__ import annotations
