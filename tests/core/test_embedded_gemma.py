@@ -9,9 +9,10 @@ layer 12, 16 examples per concept, strength s adds s * |v| along the unit direct
   5/349 (4 rows); +1.5 |v| 5/337 (2 rows); +2.0 |v| 6/337 (2 rows, fluency starts to
   break); negative strengths 0.
 
-Dual does not steer on this model, so the steering test uses diffmean at 1.5 |v|. Measured
-again after the manifold projection was made orthogonal (BENCHMARKS.md B13, data/lexicons):
-dual still moves no concept's word rate beyond noise at 0.5..3 |v|, with 16 or 64 examples.
+At this small design (one subset, 10 prompts) dual's effect is below noise, so the animal test
+uses diffmean at 1.5 |v|. Measured again after the manifold projection was made orthogonal
+(BENCHMARKS.md B13, data/lexicons): with 50 rows dual moves no concept's word rate beyond noise
+at 0.5..3 |v|, with 16 or 64 examples; its effect is small and needs the default's 150 rows.
 
 At the default run's own design (config.yaml: 3 resamples x 5 concepts x 10 prompts, 30 new
 tokens, calibrated strength 1.0 vs 0, n = 16) dual does raise the concept-word rate, from 0.009
