@@ -36,13 +36,25 @@ from bench.common import record  # noqa: E402
 PROMPTS = [f"Tell me about the weather on day {i} of the trip." for i in range(8)]
 
 # Child snippets. Each prints one JSON line of its inner timings; the parent times the process.
-LOAD = """
+TIMERS = """
 import json, time
 def since(t):
     return time.perf_counter() - t[0], time.process_time() - t[1]
 def now():
     return time.perf_counter(), time.process_time()
+"""
+
+# The timed first forward pass of both snippets.
+FORWARD = """batch = tok({prompts!r}, return_tensors="pt", padding=True)
 t = now()
+with torch.no_grad():
+    model(**batch)
+t_fwd = since(t)
+"""
+
+LOAD = (
+    TIMERS
+    + """t = now()
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 torch.set_num_threads({threads})
@@ -57,22 +69,16 @@ mem = rss()
 t = now()
 tok = AutoTokenizer.from_pretrained({folder!r})
 t_tok = since(t)
-batch = tok({prompts!r}, return_tensors="pt", padding=True)
-t = now()
-with torch.no_grad():
-    model(**batch)
-t_fwd = since(t)
-print(json.dumps(dict(imports=t_import, load=t_load, tokenizer=t_tok, forward=t_fwd,
+"""
+    + FORWARD
+    + """print(json.dumps(dict(imports=t_import, load=t_load, tokenizer=t_tok, forward=t_fwd,
                       rss_anon_mb=mem["RssAnon"], rss_file_mb=mem["RssFile"])))
 """
+)
 
-JOB = """
-import json, time
-def since(t):
-    return time.perf_counter() - t[0], time.process_time() - t[1]
-def now():
-    return time.perf_counter(), time.process_time()
-t = now()
+JOB = (
+    TIMERS
+    + """t = now()
 import torch
 torch.set_num_threads({threads})
 import steering.experiment.stage_model
@@ -81,13 +87,12 @@ t_import = since(t)
 t = now()
 model, tok = load_model({spec!r}, dtype={dtype!r}, device="cpu")
 t_load = since(t)
-batch = tok({prompts!r}, return_tensors="pt", padding=True)
-t = now()
-with torch.no_grad():
-    model(**batch)
-t_fwd = since(t)
-print(json.dumps(dict(imports=t_import, load=t_load, forward=t_fwd, source=model.name_or_path)))
 """
+    + FORWARD
+    + """print(json.dumps(dict(imports=t_import, load=t_load, forward=t_fwd,
+                      source=model.name_or_path)))
+"""
+)
 
 
 def evict(folder: Path) -> None:
