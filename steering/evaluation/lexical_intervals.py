@@ -21,7 +21,7 @@ import pandas as pd
 
 from steering.evaluation.bootstrap import check_bootstrap, hierarchical_mean
 from steering.evaluation.coherence import require_columns
-from steering.evaluation.resampled_tables import _by_resample
+from steering.evaluation.resampled_tables import rows_by_resample
 
 LIFT_COLUMNS: Final[tuple[str, ...]] = (
     "method",
@@ -124,7 +124,7 @@ def lexical_lift_table(
         universe = pd.Index(np.sort(block["prompt_id"].unique()))
         units = [
             [_Rates(group, universe) for _, group in part.groupby("concept", sort=True)]
-            for part in _by_resample(block).values()
+            for part in rows_by_resample(block).values()
         ]
         lift, low, high, _ = hierarchical_mean(
             [lambda p, unit=unit: _mean([c.lift(p) for c in unit]) for unit in units],

@@ -14,7 +14,7 @@ from steering.evaluation.coherence import require_columns
 from steering.evaluation.tables import mean_se_table, se_table, with_coherence
 
 
-def _by_resample(block: pd.DataFrame) -> dict[int, pd.DataFrame]:
+def rows_by_resample(block: pd.DataFrame) -> dict[int, pd.DataFrame]:
     """Rows per resample; rows whose ``resample`` is missing (the shared baseline) join each."""
     shared = block[block["resample"].isna()]
     own = block[block["resample"].notna()]
@@ -67,7 +67,7 @@ def resampled_mean_se_table(
     table = with_coherence(scores, coherence_rule, ratio, distinct_ratio)
     rows: list[dict[str, object]] = []
     for (method, n_examples), block in table.groupby(["method", "n_examples"], sort=True):
-        resamples = _by_resample(block)
+        resamples = rows_by_resample(block)
         per_resample = [
             [group for _, group in part.groupby("concept", sort=True)]
             for part in resamples.values()
@@ -110,7 +110,7 @@ def per_resample_mean_se_table(
     require_columns(scores, ["method", "n_examples", "resample"], "scores")
     parts = []
     for (_, _), block in scores.groupby(["method", "n_examples"], sort=True):
-        for r, part in _by_resample(block).items():
+        for r, part in rows_by_resample(block).items():
             table = mean_se_table(
                 part,
                 n_boot=n_boot,
@@ -137,7 +137,7 @@ def per_resample_rows(scores: pd.DataFrame) -> pd.DataFrame:
     parts = [
         part.assign(resample=r)
         for _, block in scores.groupby(["method", "n_examples"], sort=True)
-        for r, part in _by_resample(block).items()
+        for r, part in rows_by_resample(block).items()
     ]
     if not parts:
         raise ValueError("scores is empty; it needs at least one output row")

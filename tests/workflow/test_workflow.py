@@ -297,11 +297,11 @@ def test_reading_stages_record_the_dtype_they_read_in(done):
     import torch
 
     from steering.core.model_store import dtype_name
-    from steering.core.models import resolve_reading_dtype
+    from steering.core.models import has_fast_bf16, resolve_reading_dtype
 
     config = yaml.safe_load((done.project / "config.yaml").read_text())
     expected = dtype_name(resolve_reading_dtype(config.get("coherence", {}).get("dtype", "auto")))
-    assert expected == ("bfloat16" if torch.cpu._is_amx_tile_supported() else "float32")
+    assert expected == ("bfloat16" if has_fast_bf16(torch.device("cpu")) else "float32")
     for path in (done.project / "results/perplexity").rglob("*.parquet"):
         assert parquet_metadata(path)["dtype"] == expected, path
     judge_dtype = dtype_name(resolve_reading_dtype(config["judge"].get("dtype", "auto")))
